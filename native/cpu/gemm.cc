@@ -1,0 +1,186 @@
+// CPU GEMM driver (Goto/BLIS blocking): C[m, n] = alpha·op(A)·op(B) + beta·C.
+//   for jc in n by NC:       B block [KC, NC] packed into NR-wide panels (shared, L3)
+//     for pc in k by KC:
+//       for ic in m by MC:   A block [MC, KC] packed into MR-tall panels (per thread, L2)
+//         micro-tiles MR×NR: registers (gemm_kernels.inc)
+// Work items are (A block × range of B panels), spread over the compute pool.
+// bf16 inputs are widened to f32 while packing; alpha is folded into A's packing.
+// Few-row products in the x·wᵀ layout (decode) skip packing: dot products
+// streaming w once.
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "gemm_kernels.h"
+#include "torl/error.h"
+#include "torl/gemm.h"
+#include "torl/simd.h"
+#include "torl/threadpool.h"
+
+namespace torl::cpu {
+namespace {
+
+constexpr int64_t KC = 256, MC = 96, NC = 4096;
+
+const GemmKernels& kernels() {
+  switch (simd_level()) {
+    case Simd::AVX512: return gemm_kernels_avx512();
+    case Simd::AVX2: return gemm_kernels_avx2();
+    default: return gemm_kernels_scalar();
+  }
+}
+
+// A growable 64-byte-aligned scratch buffer, one per thread.
+struct Scratch {
+  float* p = nullptr;
+  size_t n = 0;
+  ~Scratch() { std::free(p); }
+  float* get(size_t floats) {
+    if (floats > n) {
+      std::free(p);
+      p = nullptr;
+      if (posix_memalign(reinterpret_cast<void**>(&p), 64, floats * sizeof(float)) != 0 || !p) {
+        n = 0;
+        fail("gemm: out of memory for a ", floats * 4, "-byte packing buffer");
+      }
+      n = floats;
+    }
+    return p;
+  }
+};
+thread_local Scratch tl_a, tl_b;
+
+inline float ld(const void* base, DType t, int64_t i) {
+  return t == DType::BF16 ? bf16_to_f32(static_cast<const uint16_t*>(base)[i]) : static_cast<const float*>(base)[i];
+}
+
+// Element (row r, col c) of op(X) for X stored row-major with leading dim ld.
+struct Operand {
+  const void* base;
+  DType dtype;
+  int64_t ld;
+  bool trans;
+  float at(int64_t r, int64_t c) const { return trans ? ::torl::cpu::ld(base, dtype, c * ld + r) : ::torl::cpu::ld(base, dtype, r * ld + c); }
+};
+
+// A[i0:i0+mc, p0:p0+kc] → panels of MR rows, k-major: dst[panel][p][r]; zero-padded.
+void pack_a(const Operand& A, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int MR, float alpha, float* dst) {
+  for (int64_t ip = 0; ip < mc; ip += MR) {
+    const int64_t rows = std::min<int64_t>(MR, mc - ip);
+    for (int64_t p = 0; p < kc; ++p) {
+      float* d = dst + ip * kc + p * MR;
+      int64_t r = 0;
+      for (; r < rows; ++r) d[r] = alpha * A.at(i0 + ip + r, p0 + p);
+      for (; r < MR; ++r) d[r] = 0.f;
+    }
+  }
+}
+
+// B[p0:p0+kc, j0:j0+nr] → one panel, k-major: dst[p][c]; zero-padded to NR.
+void pack_b_panel(const Operand& B, int64_t p0, int64_t kc, int64_t j0, int64_t cols, int NR, float* dst) {
+  if (!B.trans && B.dtype == DType::F32 && cols == NR) {
+    const float* src = static_cast<const float*>(B.base);
+    for (int64_t p = 0; p < kc; ++p) std::memcpy(dst + p * NR, src + (p0 + p) * B.ld + j0, NR * sizeof(float));
+    return;
+  }
+  if (B.trans) {  // stored [n, k]: walk each source row contiguously
+    for (int64_t c = 0; c < cols; ++c)
+      for (int64_t p = 0; p < kc; ++p) dst[p * NR + c] = B.at(p0 + p, j0 + c);
+  } else {
+    for (int64_t p = 0; p < kc; ++p)
+      for (int64_t c = 0; c < cols; ++c) dst[p * NR + c] = B.at(p0 + p, j0 + c);
+  }
+  for (int64_t p = 0; p < kc; ++p)
+    for (int64_t c = cols; c < NR; ++c) dst[p * NR + c] = 0.f;
+}
+
+void scale_c(const GemmArgs& g) {
+  float* c = static_cast<float*>(g.c);
+  for (int64_t i = 0; i < g.m; ++i)
+    for (int64_t j = 0; j < g.n; ++j) c[i * g.ldc + j] = g.beta == 0.f ? 0.f : g.beta * c[i * g.ldc + j];
+}
+
+void gemm_rows_nt(const GemmArgs& g, const GemmKernels& ks) {
+  // x rows to f32 once (at most 4 rows), then stream w.
+  const float* x = static_cast<const float*>(g.a);
+  int64_t ldx = g.lda;
+  float* xf = nullptr;
+  if (g.a_dtype != DType::F32) {
+    xf = tl_a.get(static_cast<size_t>(g.m * g.k));
+    for (int64_t i = 0; i < g.m; ++i)
+      for (int64_t p = 0; p < g.k; ++p) xf[i * g.k + p] = ld(g.a, g.a_dtype, i * g.lda + p);
+    x = xf;
+    ldx = g.k;
+  }
+  const int64_t chunk = 64;
+  const int64_t items = (g.n + chunk - 1) / chunk;
+  parallel_for(items, [&](int64_t it, int) {
+    const int64_t j0 = it * chunk, j1 = std::min(g.n, j0 + chunk);
+    ks.rows_nt(static_cast<int>(g.m), j0, j1, g.k, g.alpha, x, ldx, g.b, g.b_dtype, g.ldb, g.beta,
+               static_cast<float*>(g.c), g.ldc);
+  });
+}
+
+}  // namespace
+
+void gemm(const GemmArgs& g) {
+  TORL_CHECK(g.c_dtype == DType::F32, "gemm (cpu): the output must be f32, got ", dtype_name(g.c_dtype));
+  for (DType t : {g.a_dtype, g.b_dtype})
+    TORL_CHECK(t == DType::F32 || t == DType::BF16, "gemm (cpu): inputs must be f32 or bf16, got ", dtype_name(t));
+  if (g.m == 0 || g.n == 0) return;
+  if (g.k == 0) return scale_c(g);
+  const GemmKernels& ks = kernels();
+  if (!g.trans_a && g.trans_b && g.m <= 4) return gemm_rows_nt(g, ks);
+
+  const Operand A{g.a, g.a_dtype, g.lda, g.trans_a}, B{g.b, g.b_dtype, g.ldb, g.trans_b};
+  const int MR = ks.mr, NR = ks.nr;
+  float* C = static_cast<float*>(g.c);
+  if (g.beta != 0.f && g.beta != 1.f) scale_c(g);
+  const bool c_has_values = g.beta != 0.f;
+  float* bpack = tl_b.get(static_cast<size_t>(KC * NC));
+  const int threads = num_threads();
+
+  for (int64_t jc = 0; jc < g.n; jc += NC) {
+    const int64_t nc = std::min(NC, g.n - jc);
+    const int64_t panels = (nc + NR - 1) / NR;
+    for (int64_t pc = 0; pc < g.k; pc += KC) {
+      const int64_t kc = std::min(KC, g.k - pc);
+      const bool accumulate = pc > 0 || c_has_values;
+      parallel_for(panels, [&](int64_t jp, int) {
+        pack_b_panel(B, pc, kc, jc + jp * NR, std::min<int64_t>(NR, nc - jp * NR), NR, bpack + jp * NR * kc);
+      });
+      const int64_t mblocks = (g.m + MC - 1) / MC;
+      const int64_t want = std::max<int64_t>(1, (2 * threads + mblocks - 1) / mblocks);
+      const int64_t jchunks = std::min<int64_t>(panels, want);
+      const int64_t per_chunk = (panels + jchunks - 1) / jchunks;
+      parallel_for(mblocks * jchunks, [&](int64_t item, int) {
+        const int64_t ib = item / jchunks, jb = item % jchunks;
+        const int64_t i0 = ib * MC, mc = std::min(MC, g.m - i0);
+        const int64_t jp0 = jb * per_chunk, jp1 = std::min(panels, jp0 + per_chunk);
+        if (jp0 >= jp1) return;
+        float* apack = tl_a.get(static_cast<size_t>(MC * KC));
+        pack_a(A, i0, mc, pc, kc, MR, g.alpha, apack);
+        alignas(64) float edge[16 * 64];
+        for (int64_t jp = jp0; jp < jp1; ++jp) {
+          const int64_t j = jc + jp * NR, cols = std::min<int64_t>(NR, g.n - j);
+          const float* bp = bpack + jp * NR * kc;
+          for (int64_t ip = 0; ip < mc; ip += MR) {
+            const int64_t rows = std::min<int64_t>(MR, mc - ip);
+            float* cp = C + (i0 + ip) * g.ldc + j;
+            if (rows == MR && cols == NR) {
+              ks.tile(kc, apack + ip * kc, bp, cp, g.ldc, accumulate);
+            } else {
+              ks.tile(kc, apack + ip * kc, bp, edge, NR, false);
+              for (int64_t r = 0; r < rows; ++r)
+                for (int64_t c = 0; c < cols; ++c)
+                  cp[r * g.ldc + c] = (accumulate ? cp[r * g.ldc + c] : 0.f) + edge[r * NR + c];
+            }
+          }
+        }
+      });
+    }
+  }
+}
+
+}  // namespace torl::cpu

@@ -1,0 +1,48 @@
+// The CUDA side as the rest of the runtime sees it. Everything here works in
+// a build without CUDA (TORL_WITH_CUDA undefined): it reports "not compiled".
+#pragma once
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "torl/gemm.h"
+#include "torl/tensor.h"
+
+namespace torl::cuda {
+
+struct Info {
+  bool compiled = false;       // the addon was built with nvcc
+  bool available = false;      // a driver and at least one GPU answered
+  std::string reason;          // why not available
+  std::vector<std::string> devices;  // names, by ordinal
+  bool cublaslt = false;       // libcublasLt was found and loaded
+  std::string cublaslt_path;   // where, or why not
+  int runtime_version = 0, driver_version = 0;
+};
+
+// Detects once (lazily); never throws.
+const Info& info();
+
+// Throws a torl::Error naming why CUDA cannot be used for `what`.
+void require(Device d, const char* what);
+
+// Caching allocator: blocks are kept per size class and reused.
+void* alloc(size_t bytes, int device);
+void free(void* p, int device);
+size_t cached_bytes();
+
+void memcpy_h2d(void* dst, const void* src, size_t bytes, int device);
+void memcpy_d2h(void* dst, const void* src, size_t bytes, int device);
+void memcpy_d2d(void* dst, const void* src, size_t bytes, int device);
+void memset_zero(void* dst, size_t bytes, int device);
+void synchronize(int device);
+
+// GEMM on the device: cuBLASLt when loaded, else our tensor-core kernel.
+// A/B/C are f32 or bf16 device pointers; bias (optional, c_dtype) is added per column.
+void gemm(const GemmArgs& g, const void* bias, int device);
+// y[n, :] gets db[j] = Σ_i dy[i, j] (dy: [rows, cols] of dy_dtype, db f32).
+void bias_grad(const void* dy, DType dy_dtype, float* db, int64_t rows, int64_t cols, int device);
+// Element-type conversion on the device (f32 <-> bf16).
+void convert(const void* src, DType src_dtype, void* dst, DType dst_dtype, int64_t n, int device);
+
+}  // namespace torl::cuda

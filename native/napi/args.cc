@@ -1,0 +1,75 @@
+#include "args.h"
+
+#include <cmath>
+
+#include "torl/error.h"
+
+namespace torl::napi {
+
+const Tensor& tensor_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
+  if (i >= info.Length() || info[i].IsUndefined()) fail(op, ": missing argument ", name, " (a Tensor)");
+  return JsTensor::From(info[i], op, name);
+}
+
+const Tensor* optional_tensor_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
+  if (i >= info.Length() || info[i].IsUndefined() || info[i].IsNull()) return nullptr;
+  return &JsTensor::From(info[i], op, name);
+}
+
+Napi::Object options_arg(const Napi::CallbackInfo& info, size_t i, const char* op) {
+  if (i >= info.Length() || info[i].IsUndefined()) return Napi::Object::New(info.Env());
+  if (!info[i].IsObject() || info[i].IsArray()) fail(op, ": the options argument must be an object");
+  return info[i].As<Napi::Object>();
+}
+
+double opt_number(const Napi::Object& o, const char* key, double def, const char* op) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return def;
+  if (!v.IsNumber()) fail(op, ": option ", key, " must be a number");
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(d)) fail(op, ": option ", key, " must be finite, got ", d);
+  return d;
+}
+
+int64_t opt_int(const Napi::Object& o, const char* key, int64_t def, const char* op) {
+  const double d = opt_number(o, key, static_cast<double>(def), op);
+  if (d != std::floor(d) || std::fabs(d) > 9007199254740991.0) fail(op, ": option ", key, " must be an integer, got ", d);
+  return static_cast<int64_t>(d);
+}
+
+bool opt_bool(const Napi::Object& o, const char* key, bool def, const char* op) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return def;
+  if (!v.IsBoolean()) fail(op, ": option ", key, " must be a boolean");
+  return v.As<Napi::Boolean>().Value();
+}
+
+std::optional<std::string> opt_string(const Napi::Object& o, const char* key, const char* op) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return std::nullopt;
+  if (!v.IsString()) fail(op, ": option ", key, " must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
+const Tensor* opt_tensor(const Napi::Object& o, const char* key, const char* op) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return nullptr;
+  return &JsTensor::From(v, op, key);
+}
+
+Shape shape_arg(Napi::Value v, const char* op, const char* name) {
+  if (!v.IsArray()) fail(op, ": ", name, " must be an array of dimension sizes");
+  Napi::Array a = v.As<Napi::Array>();
+  Shape s;
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    Napi::Value e = a.Get(i);
+    const double d = e.IsNumber() ? e.As<Napi::Number>().DoubleValue() : NAN;
+    if (!std::isfinite(d) || d < 0 || d != std::floor(d))
+      fail(op, ": ", name, "[", i, "] must be a non-negative integer, got ", e.ToString().Utf8Value());
+    s.push_back(static_cast<int64_t>(d));
+  }
+  check_shape(s, op);
+  return s;
+}
+
+}  // namespace torl::napi

@@ -1,0 +1,42 @@
+#include "op_def.h"
+
+#include <vector>
+
+#include "async.h"
+#include "tensor_wrap.h"
+
+namespace torl::napi {
+
+Napi::Value OpResult::to_js(Napi::Env env) const {
+  if (single) return JsTensor::New(env, tensors.at(0).second);
+  Napi::Object o = Napi::Object::New(env);
+  for (const auto& [k, t] : tensors) o.Set(k, JsTensor::New(env, t));
+  for (const auto& [k, v] : numbers) o.Set(k, Napi::Number::New(env, v));
+  return o;
+}
+
+void def_op(Napi::Env env, Napi::Object exports, const std::string& name, Binder bind) {
+  exports.Set(name, Napi::Function::New(
+                        env, [bind](const Napi::CallbackInfo& info) -> Napi::Value {
+                          return bind(info)().to_js(info.Env());
+                        },
+                        name));
+  exports.Set(name + "Async", Napi::Function::New(
+                                  env, [bind](const Napi::CallbackInfo& info) -> Napi::Value {
+                                    return run_async(info.Env(), bind(info));
+                                  },
+                                  name + "Async"));
+}
+
+static std::vector<Registrar>& registrars() {
+  static std::vector<Registrar> r;
+  return r;
+}
+
+Register::Register(Registrar r) { registrars().push_back(r); }
+
+void register_all(Napi::Env env, Napi::Object exports) {
+  for (Registrar r : registrars()) r(env, exports);
+}
+
+}  // namespace torl::napi
