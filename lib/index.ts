@@ -1,2 +1,10 @@
 // torl: the public API. Each area lives in its own folder under lib/ and is
 // re-exported here; nothing else in the package is public.
+export type { DType } from './dtype.js';
+export { DTYPES, DTYPE_BYTES } from './dtype.js';
+export { backends } from './backends.js';
+export type { BackendsInfo, CpuInfo, CudaInfo } from './backends.js';
+export { Tensor, tensor, zeros, empty, fromBytes } from './tensor.js';
+export type { TensorOptions } from './tensor.js';
+export { ops } from './ops/index.js';
+export type { Ops, LinearGrads } from './ops/index.js';

@@ -3,7 +3,6 @@
 // only when the CUDA sources are not (see scripts/sources.mjs).
 #include "torl/cuda.h"
 #include "torl/error.h"
-#include "torl/linear.h"
 
 namespace torl::cuda {
 
@@ -33,10 +32,6 @@ void memcpy_d2h(void*, const void*, size_t, int) { absent("copy from a GPU"); }
 void memcpy_d2d(void*, const void*, size_t, int) { absent("copy on a GPU"); }
 void memset_zero(void*, size_t, int) { absent("clear GPU memory"); }
 void synchronize(int) { absent("synchronize a GPU"); }
-void gemm(const GemmArgs&, const void*, int) { absent("run gemm on a GPU"); }
-void bias_grad(const void*, DType, float*, int64_t, int64_t, int) { absent("run linearBackward on a GPU"); }
-void convert(const void*, DType, void*, DType, int64_t, int) { absent("convert on a GPU"); }
-Tensor linear_forward(const Tensor&, const Tensor&, const Tensor*) { absent("run linear on a GPU"); }
-LinearGrads linear_backward(const Tensor&, const Tensor&, const Tensor&, bool) { absent("run linearBackward on a GPU"); }
+void* stream(int) { absent("use a GPU stream"); }
 
 }  // namespace torl::cuda

@@ -4,6 +4,7 @@
 
 #include "torl/cuda.h"
 #include "torl/error.h"
+#include "torl/registry.h"
 
 namespace torl {
 
@@ -42,7 +43,7 @@ void linear_check(const Tensor& x, const Tensor& w, const Tensor* bias) {
 
 Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor* bias) {
   linear_check(x, w, bias);
-  return x.device().is_cuda() ? cuda::linear_forward(x, w, bias) : cpu::linear_forward(x, w, bias);
+  return kernel<linear_forward_t>("linear_forward", x.device())(x, w, bias);
 }
 
 void linear_backward_check(const Tensor& dy, const Tensor& x, const Tensor& w) {
@@ -63,7 +64,7 @@ void linear_backward_check(const Tensor& dy, const Tensor& x, const Tensor& w) {
 
 LinearGrads linear_backward(const Tensor& dy, const Tensor& x, const Tensor& w, bool with_bias) {
   linear_backward_check(dy, x, w);
-  return dy.device().is_cuda() ? cuda::linear_backward(dy, x, w, with_bias) : cpu::linear_backward(dy, x, w, with_bias);
+  return kernel<linear_backward_t>("linear_backward", dy.device())(dy, x, w, with_bias);
 }
 
 }  // namespace torl

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "torl/gemm.h"
+#include "torl/registry.h"
 #include "torl/threadpool.h"
 
 namespace torl::cpu {
@@ -19,7 +20,7 @@ Tensor cast_out(Tensor&& t, DType dtype) { return dtype == DType::F32 ? std::mov
 
 }  // namespace
 
-Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor* bias) {
+static Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor* bias) {
   const int64_t N = x.dim(0), K = x.dim(1), M = w.dim(0);
   Tensor y = f32_like({N, M});
   float* yp = y.ptr<float>();
@@ -38,7 +39,7 @@ Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor* bias) {
   return cast_out(std::move(y), x.dtype);
 }
 
-LinearGrads linear_backward(const Tensor& dy, const Tensor& x, const Tensor& w, bool with_bias) {
+static LinearGrads linear_backward(const Tensor& dy, const Tensor& x, const Tensor& w, bool with_bias) {
   const int64_t N = x.dim(0), K = x.dim(1), M = w.dim(0);
   LinearGrads out;
   Tensor dx = f32_like({N, K});
@@ -73,5 +74,8 @@ LinearGrads linear_backward(const Tensor& dy, const Tensor& x, const Tensor& w, 
   }
   return out;
 }
+
+TORL_REGISTER_KERNEL(linear_forward, CPU, linear_forward);
+TORL_REGISTER_KERNEL(linear_backward, CPU, linear_backward);
 
 }  // namespace torl::cpu

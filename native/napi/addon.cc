@@ -193,7 +193,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("fromBytes", Napi::Function::New(env, FromBytes, "fromBytes"));
   exports.Set("empty", Napi::Function::New(env, Empty, "empty"));
   exports.Set("zeros", Napi::Function::New(env, Zeros, "zeros"));
-  register_all(env, exports);
+  Napi::Object ops = Napi::Object::New(env);  // every op family registers into torl.ops
+  register_all(env, ops);
+  exports.Set("ops", ops);
   return exports;
 }
 

@@ -5,7 +5,6 @@
 #include <string>
 #include <vector>
 
-#include "torl/gemm.h"
 #include "torl/tensor.h"
 
 namespace torl::cuda {
@@ -37,12 +36,7 @@ void memcpy_d2d(void* dst, const void* src, size_t bytes, int device);
 void memset_zero(void* dst, size_t bytes, int device);
 void synchronize(int device);
 
-// GEMM on the device: cuBLASLt when loaded, else our tensor-core kernel.
-// A/B/C are f32 or bf16 device pointers; bias (optional, c_dtype) is added per column.
-void gemm(const GemmArgs& g, const void* bias, int device);
-// y[n, :] gets db[j] = Σ_i dy[i, j] (dy: [rows, cols] of dy_dtype, db f32).
-void bias_grad(const void* dy, DType dy_dtype, float* db, int64_t rows, int64_t cols, int device);
-// Element-type conversion on the device (f32 <-> bf16).
-void convert(const void* src, DType src_dtype, void* dst, DType dst_dtype, int64_t n, int device);
+// The stream every kernel of `device` is launched on (a cudaStream_t).
+void* stream(int device);
 
 }  // namespace torl::cuda

@@ -20,14 +20,8 @@ struct LinearGrads {
 };
 LinearGrads linear_backward(const Tensor& dy, const Tensor& x, const Tensor& w, bool with_bias);
 
-// Backends: arguments already validated and on their device.
-namespace cpu {
-Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor* bias);
-LinearGrads linear_backward(const Tensor& dy, const Tensor& x, const Tensor& w, bool with_bias);
-}  // namespace cpu
-namespace cuda {
-Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor* bias);
-LinearGrads linear_backward(const Tensor& dy, const Tensor& x, const Tensor& w, bool with_bias);
-}  // namespace cuda
+// Kernel signatures (registry.h): arguments already validated, all on one device.
+using linear_forward_t = Tensor(const Tensor& x, const Tensor& w, const Tensor* bias);
+using linear_backward_t = LinearGrads(const Tensor& dy, const Tensor& x, const Tensor& w, bool with_bias);
 
 }  // namespace torl

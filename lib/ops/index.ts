@@ -1,0 +1,8 @@
+// torl.ops: the fused native ops, each with an async form (`nameAsync`) that
+// runs on the compute pool and leaves the event loop free.
+import { native } from '../native.js';
+import type { NativeOps } from '../../types/native.js';
+
+export type { LinearGrads, NativeOps as Ops } from '../../types/native.js';
+
+export const ops: NativeOps = native.ops;
