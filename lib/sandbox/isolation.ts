@@ -73,10 +73,18 @@ export function bwrapArgs(needed: string[], env: Record<string, string>, asRoot:
   for (const d of [...HIDDEN, '/dev/shm']) args.push('--tmpfs', d);
   const binds = needed
     .map((p) => resolve(p))
-    .filter((p) => HIDDEN.some((h) => p === h || p.startsWith(h + sep)))
+    .filter((p) => HIDDEN.some((h) => p.startsWith(h + sep))) // a hidden root itself stays hidden
     .sort((a, b) => a.length - b.length);
   const kept: string[] = [];
   for (const p of binds) if (!kept.some((k) => p === k || p.startsWith(k + sep))) kept.push(p);
+  // Directories bwrap would create on the way to a bind are mode 0700: make them
+  // traversable, or the snippet's uid could not reach the interpreter.
+  const made = new Set<string>();
+  for (const p of kept) {
+    const hidden = HIDDEN.find((h) => p.startsWith(h + sep))!;
+    for (let d = dirname(p); d.length > hidden.length; d = dirname(d)) made.add(d);
+  }
+  for (const d of [...made].sort((a, b) => a.length - b.length)) args.push('--perms', '0755', '--dir', d);
   for (const p of kept) args.push('--ro-bind', p, p);
   args.push('--cap-drop', 'ALL');
   if (asRoot) for (const cap of WORKER_CAPS) args.push('--cap-add', cap);

@@ -147,9 +147,11 @@ export class PythonSandbox implements CodeRunner {
     }
   }
 
-  /** What is in force: isolation mode and guarantees, python, modules, workers. Starts the pool if needed. */
-  info(): Promise<SandboxInfo> {
-    return this.start();
+  /** What is in force: isolation mode and guarantees, python, modules, workers (with
+   *  their current pids). Starts the pool if needed. */
+  async info(): Promise<SandboxInfo> {
+    const info = await this.start();
+    return { ...info, workerPids: this.slots.map((s) => s.worker?.pid ?? -1) };
   }
 
   /** Runs one snippet. Rejects only on bad input, a full queue, a closed sandbox, or a

@@ -1,0 +1,39 @@
+// Test helper: the processes on this machine that run as given uids (read from /proc).
+import { readFileSync, readdirSync } from 'node:fs';
+
+export interface Proc {
+  pid: number;
+  uid: number;
+  comm: string;
+}
+
+/** Processes whose real uid is in `uids`. */
+export function processesOf(uids: Set<number>): Proc[] {
+  const out: Proc[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const status = readFileSync(`/proc/${name}/status`, 'utf8');
+      const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
+      if (uids.has(uid)) out.push({ pid: Number(name), uid, comm: /^Name:\s+(.*)$/m.exec(status)?.[1] ?? '?' });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** Polls until `ok()` holds or `ms` pass; returns the last value of `ok()`. */
+export async function eventually(ok: () => boolean, ms = 5000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}
+
+/** A random block of 64 uids above 10^9 for one sandbox in one test. */
+export function randomUidBase(): number {
+  return 1_100_000_000 + Math.floor(Math.random() * 10_000_000) * 64;
+}
