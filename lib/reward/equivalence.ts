@@ -1,0 +1,259 @@
+// Math-equivalence of an answer and a gold answer. Our own layer decides what it can
+// synchronously (exact strings, numbers as big-integer rationals, multiple choice, bases,
+// text, and the containers: tuples, intervals, sets, matrices, equations, ±); only single
+// expressions it cannot decide (radicals, π, polynomials…) go to the symbolic comparison on
+// a worker thread, under a time budget.
+
+import { compact, normalizeAnswer } from './normalize.js';
+import { runSymbolic } from './pool.js';
+import { parseNumber, rational, rationalEquals, rationalsClose, type NumberLiteral, type Rational } from './rational.js';
+import { isVariable, parseAnswer, type AnswerNode } from './structure.js';
+import type { SymbolicQuery } from './symbolic.js';
+
+/** The rule by which two answers were found equal. */
+export type MatchRule =
+  | 'exact' // the same text after normalisation
+  | 'number' // equal numbers (exact rational comparison)
+  | 'numeric' // a decimal within the relative tolerance of the other number
+  | 'percent' // equal up to a % sign (or /100 with percentAsFraction)
+  | 'symbolic' // equal expressions (compute-engine evaluation)
+  | 'equation' // x = 3 vs 3, or equivalent equations
+  | 'tuple'
+  | 'interval'
+  | 'set'
+  | 'matrix'
+  | 'pm' // a ± b vs its two values
+  | 'choice' // the same multiple-choice letter
+  | 'base' // the same number in a base subscript (52_8)
+  | 'text'; // the same words, case-insensitively
+
+/** Why two answers were not found equal. */
+export type MismatchRule = 'mismatch' | 'timeout' | 'too-long';
+
+export type EquivalenceResult = { equal: true; rule: MatchRule } | { equal: false; rule: MismatchRule };
+
+export interface EquivalenceOptions {
+  /** Relative tolerance for decimals and evaluated expressions (default 1e-6). Integers and fractions compare exactly. */
+  relTol?: number;
+  /** Also accept x% as x/100 (default false: 50% equals 50 only). */
+  percentAsFraction?: boolean;
+  /** Worker-thread time the symbolic comparisons of one grade may use, in ms (default 2000). */
+  timeoutMs?: number;
+  /** Use the symbolic comparison at all (default true). */
+  symbolic?: boolean;
+}
+
+/** Answers longer than this (after extraction) are compared as exact strings only. */
+export const MAX_ANSWER_LENGTH = 10_000;
+/** Expressions longer than this never reach the symbolic comparison. */
+const MAX_SYMBOLIC_LENGTH = 1_000;
+
+interface Context {
+  relTol: number;
+  percentAsFraction: boolean;
+  symbolic: boolean;
+  remainingMs: number;
+}
+
+const MISMATCH: EquivalenceResult = { equal: false, rule: 'mismatch' };
+const match = (rule: MatchRule): EquivalenceResult => ({ equal: true, rule });
+
+/**
+ * Whether `answer` (e.g. the content of a \boxed{}) equals `gold` (which may be LaTeX),
+ * and by which rule. Never throws, and never runs answer text as code.
+ */
+export async function isEquivalent(answer: string, gold: string, options: EquivalenceOptions = {}): Promise<EquivalenceResult> {
+  if (answer.trim() === gold.trim()) return match('exact');
+  if (answer.length > MAX_ANSWER_LENGTH || gold.length > MAX_ANSWER_LENGTH) return { equal: false, rule: 'too-long' };
+  const ctx: Context = {
+    relTol: options.relTol ?? 1e-6,
+    percentAsFraction: options.percentAsFraction ?? false,
+    symbolic: options.symbolic ?? true,
+    remainingMs: options.timeoutMs ?? 2000,
+  };
+  try {
+    let [a, g] = [normalizeAnswer(answer), normalizeAnswer(gold)];
+    [a, g] = [withoutThousands(a, g), withoutThousands(g, a)];
+    if (compact(a) === compact(g)) return match('exact');
+    return await compareNodes(parseAnswer(a), parseAnswer(g), ctx);
+  } catch {
+    return MISMATCH; // a bug on some input must not stop training; the answer simply does not count
+  }
+}
+
+const THOUSANDS = /^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?%?$/;
+
+/** `s` without thousands commas when it is such a number and `other` is not a list. */
+function withoutThousands(s: string, other: string): string {
+  return THOUSANDS.test(s) && (!other.includes(',') || THOUSANDS.test(other)) ? s.replace(/,/g, '') : s;
+}
+
+/** The result of `inner` reported under the container's rule when equal. */
+function as(rule: MatchRule, inner: EquivalenceResult): EquivalenceResult {
+  return inner.equal ? match(rule) : inner;
+}
+
+async function compareNodes(a: AnswerNode, g: AnswerNode, ctx: Context): Promise<EquivalenceResult> {
+  if (a.kind === 'equation' && g.kind !== 'equation') return isVariable(a.lhs) ? as('equation', await compareNodes(a.rhs, g, ctx)) : MISMATCH;
+  if (g.kind === 'equation' && a.kind !== 'equation') return isVariable(g.lhs) ? as('equation', await compareNodes(a, g.rhs, ctx)) : MISMATCH;
+  switch (g.kind) {
+    case 'scalar':
+      return a.kind === 'scalar' ? compareScalars(a.text, g.text, ctx) : MISMATCH;
+    case 'equation':
+      return a.kind === 'equation' ? compareEquations(a, g, ctx) : MISMATCH;
+    case 'ordered': {
+      const rule = g.open === '(' && g.close === ')' && !g.items.some(isInfinity) ? 'tuple' : 'interval';
+      if (a.kind === 'ordered') {
+        return a.open === g.open && a.close === g.close ? as(rule, await pairwise(a.items, g.items, ctx)) : MISMATCH;
+      }
+      return a.kind === 'matrix' && g.open === '(' ? as('matrix', await pairwise(column(a), g.items, ctx)) : MISMATCH;
+    }
+    case 'unordered':
+      if (a.kind !== 'unordered') return MISMATCH;
+      return as(a.form === 'pm' || g.form === 'pm' ? 'pm' : 'set', await matchUnordered(a.items, g.items, ctx));
+    case 'union':
+      return a.kind === 'union' ? as('interval', await matchUnordered(a.items, g.items, ctx)) : MISMATCH;
+    case 'matrix':
+      if (a.kind === 'matrix') {
+        const shapeOk = a.rows.length === g.rows.length && a.rows.every((row, i) => row.length === g.rows[i]!.length);
+        return shapeOk ? as('matrix', await pairwise(a.rows.flat(), g.rows.flat(), ctx)) : MISMATCH;
+      }
+      return a.kind === 'ordered' && a.open === '(' ? as('matrix', await pairwise(a.items, column(g), ctx)) : MISMATCH;
+  }
+}
+
+function isInfinity(node: AnswerNode): boolean {
+  return node.kind === 'scalar' && /^-?\\infty$/.test(compact(node.text));
+}
+
+/** The entries of a one-column matrix (a column vector), or [] when it has more columns. */
+function column(m: { rows: AnswerNode[][] }): AnswerNode[] {
+  return m.rows.every((row) => row.length === 1) ? m.rows.map((row) => row[0]!) : [];
+}
+
+/** Items equal in order; a timeout anywhere is reported as such. */
+async function pairwise(as: AnswerNode[], gs: AnswerNode[], ctx: Context): Promise<EquivalenceResult> {
+  if (as.length !== gs.length || as.length === 0) return MISMATCH;
+  for (let i = 0; i < gs.length; i++) {
+    const r = await compareNodes(as[i]!, gs[i]!, ctx);
+    if (!r.equal) return r;
+  }
+  return match('tuple');
+}
+
+/** Items equal in some order (each gold item matched to a distinct answer item). */
+async function matchUnordered(as: AnswerNode[], gs: AnswerNode[], ctx: Context): Promise<EquivalenceResult> {
+  if (as.length !== gs.length || as.length === 0) return MISMATCH;
+  const used = new Array<boolean>(as.length).fill(false);
+  let timedOut = false;
+  for (const g of gs) {
+    let found = false;
+    for (let i = 0; i < as.length && !found; i++) {
+      if (used[i]) continue;
+      const r = await compareNodes(as[i]!, g, ctx);
+      if (r.equal) used[i] = found = true;
+      else if (r.rule === 'timeout') timedOut = true;
+    }
+    if (!found) return timedOut ? { equal: false, rule: 'timeout' } : MISMATCH;
+  }
+  return match('set');
+}
+
+async function compareEquations(
+  a: { lhs: string; rhs: AnswerNode },
+  g: { lhs: string; rhs: AnswerNode },
+  ctx: Context,
+): Promise<EquivalenceResult> {
+  if (isVariable(a.lhs) && compact(a.lhs) === compact(g.lhs)) {
+    const same = await compareNodes(a.rhs, g.rhs, ctx);
+    if (same.equal) return as('equation', same);
+  }
+  if (a.rhs.kind !== 'scalar' || g.rhs.kind !== 'scalar') return MISMATCH;
+  const difference = (lhs: string, rhs: string) => `(${lhs})-(${rhs})`;
+  return symbolic(difference(a.lhs, a.rhs.text), difference(g.lhs, g.rhs.text), 'equation', 'equation', ctx);
+}
+
+async function compareScalars(a: string, g: string, ctx: Context): Promise<EquivalenceResult> {
+  if (compact(a) === compact(g)) return match('exact');
+  const goldChoice = choiceLetter(g, CHOICE_GOLD);
+  if (goldChoice) return choiceLetter(a, CHOICE_ANSWER) === goldChoice ? match('choice') : MISMATCH;
+  const base = compareBases(a, g);
+  if (base !== undefined) return base ? match('base') : MISMATCH;
+  if (isText(a) || isText(g)) return textKey(a) === textKey(g) ? match('text') : MISMATCH;
+  const na = parseNumber(a);
+  const ng = parseNumber(g);
+  if (na && ng) return compareNumbers(na, ng, ctx);
+  if (/\d \d/.test(a) || /\d \d/.test(g)) return MISMATCH; // "1 2" is two numbers, not LaTeX's 12
+  const strip = (s: string) => s.replace(/%$/, '');
+  return symbolic(strip(a), strip(g), 'value', 'symbolic', ctx);
+}
+
+function compareNumbers(a: NumberLiteral, g: NumberLiteral, ctx: Context): EquivalenceResult {
+  const percent = a.percent || g.percent;
+  const candidates: [Rational, Rational][] = [[a.value, g.value]];
+  const hundredth = (r: Rational) => rational(r.num, r.den * 100n)!;
+  if (ctx.percentAsFraction && a.percent && !g.percent) candidates.push([hundredth(a.value), g.value]);
+  if (ctx.percentAsFraction && g.percent && !a.percent) candidates.push([a.value, hundredth(g.value)]);
+  for (const [x, y] of candidates) {
+    if (rationalEquals(x, y)) return match(percent ? 'percent' : 'number');
+    if ((a.decimal || g.decimal) && rationalsClose(x, y, ctx.relTol)) return match(percent ? 'percent' : 'numeric');
+  }
+  return MISMATCH;
+}
+
+async function symbolic(a: string, b: string, mode: SymbolicQuery['mode'], rule: MatchRule, ctx: Context): Promise<EquivalenceResult> {
+  if (!ctx.symbolic || a.length > MAX_SYMBOLIC_LENGTH || b.length > MAX_SYMBOLIC_LENGTH) return MISMATCH;
+  if (ctx.remainingMs <= 0) return { equal: false, rule: 'timeout' };
+  const { verdict, elapsedMs } = await runSymbolic({ a, b, mode, relTol: ctx.relTol }, ctx.remainingMs);
+  ctx.remainingMs -= elapsedMs;
+  if (verdict === 'equal') return match(rule);
+  return verdict === 'timeout' ? { equal: false, rule: 'timeout' } : MISMATCH;
+}
+
+const CHOICE_GOLD = /^\(([A-Ea-e])\)$|^([A-E])$/;
+const CHOICE_ANSWER = /^\(?([A-Ea-e])\)?(?:[\s.:)].*)?$/;
+
+/** The multiple-choice letter of `s` (upper case), or null. */
+function choiceLetter(s: string, pattern: RegExp): string | null {
+  const m = pattern.exec(s);
+  return m ? (m[1] ?? m[2]!).toUpperCase() : null;
+}
+
+const BASE = /^([0-9A-Za-z]+)_(?:\{\(?(\d+)\)?\}|(\d))$/;
+
+/**
+ * Numbers with a base subscript (52_8): equal when they have the same value, or when the
+ * other side is the same digits without the subscript. Undefined when neither side has one.
+ */
+function compareBases(a: string, g: string): boolean | undefined {
+  const [ma, mg] = [BASE.exec(compact(a)), BASE.exec(compact(g))];
+  if (!ma && !mg) return undefined;
+  if (ma && mg) {
+    const [va, vg] = [baseValue(ma[1]!, Number(ma[2] ?? ma[3])), baseValue(mg[1]!, Number(mg[2] ?? mg[3]))];
+    return va !== null && va === vg;
+  }
+  const [based, plain] = ma ? [ma, compact(g)] : [mg!, compact(a)];
+  if (!/^\d+$/.test(plain)) return undefined;
+  const digits = based[1]!.replace(/^0+(?=.)/, '').toUpperCase();
+  return baseValue(digits, Number(based[2] ?? based[3])) !== null && digits === plain.replace(/^0+(?=.)/, '');
+}
+
+function baseValue(digits: string, base: number): bigint | null {
+  if (base < 2 || base > 36) return null;
+  let value = 0n;
+  for (const d of digits.toLowerCase()) {
+    const v = parseInt(d, 36);
+    if (v >= base) return null;
+    value = value * BigInt(base) + BigInt(v);
+  }
+  return value;
+}
+
+/** Words only (at least three letters, or several words): compared as text, never as a product of symbols. */
+function isText(s: string): boolean {
+  return /^[A-Za-z][A-Za-z ]*[A-Za-z]$/.test(s) && (s.includes(' ') || s.length >= 3);
+}
+
+function textKey(s: string): string {
+  return s.toLowerCase().replace(/ /g, '');
+}

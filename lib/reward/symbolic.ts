@@ -1,0 +1,87 @@
+// The symbolic comparison, run inside the grader's worker thread only (it can take long on
+// hostile input, and the thread is terminated then). @cortex-js/compute-engine parses the
+// LaTeX into MathJSON (a parser: nothing in the text is ever executed) and evaluates it in
+// machine precision; expressions with unknowns are compared at fixed sample points.
+
+import { ComputeEngine } from '@cortex-js/compute-engine';
+
+/** One comparison of two single expressions (containers never reach this layer). */
+export interface SymbolicQuery {
+  a: string;
+  b: string;
+  /** 'value': a = b. 'equation': a and b are left − right of two equations, equal up to a non-zero factor. */
+  mode: 'value' | 'equation';
+  relTol: number;
+}
+
+type BoxedExpression = ReturnType<ComputeEngine['parse']>;
+
+interface Complex {
+  re: number;
+  im: number;
+}
+
+/** Generic positive values (no roots of small polynomials, inside the domain of √ and log). */
+const SAMPLES = [0.5377, 1.8339, 2.2588, 0.8622, 1.3188, 1.3077, 0.4336, 2.3426, 3.5784, 2.7694, 1.3499, 3.0349];
+const POINTS = 4;
+const MAX_UNKNOWNS = 8;
+/** Differences below this count as zero (e.g. sin(π) − 0 in double precision). */
+const ABS_TOL = 1e-12;
+
+let engine: ComputeEngine | undefined;
+
+/** The worker's engine, created once (machine precision: fast, and no huge bignum work). */
+export function computeEngine(): ComputeEngine {
+  if (!engine) {
+    engine = new ComputeEngine();
+    engine.precision = 'machine';
+  }
+  return engine;
+}
+
+/** Whether the two expressions of `q` are equal (see {@link SymbolicQuery}). */
+export function symbolicEqual(q: SymbolicQuery): boolean {
+  const ce = computeEngine();
+  const a = ce.parse(q.a);
+  const b = ce.parse(q.b);
+  if (!a.isValid || !b.isValid) return false;
+  const unknowns = [...new Set([...a.unknowns, ...b.unknowns])].sort();
+  if (unknowns.length > MAX_UNKNOWNS) return false;
+  let ratio: number | undefined;
+  let compared = 0;
+  for (let p = 0; p < (unknowns.length === 0 ? 1 : POINTS); p++) {
+    const at = Object.fromEntries(unknowns.map((u, j) => [u, ce.number(SAMPLES[(p * 5 + j) % SAMPLES.length]!)]));
+    const x = valueAt(a, at);
+    const y = valueAt(b, at);
+    const xFinite = isFiniteComplex(x);
+    if (xFinite !== isFiniteComplex(y)) return false;
+    if (!xFinite) continue; // both undefined here (or infinite): decided structurally below
+    if (q.mode === 'value') {
+      if (!close(x, y, q.relTol)) return false;
+    } else {
+      // Left − right of equal equations differ by a constant non-zero real factor.
+      if (Math.abs(x.im) > ABS_TOL || Math.abs(y.im) > ABS_TOL) return false;
+      const xZero = Math.abs(x.re) <= ABS_TOL;
+      if (xZero !== Math.abs(y.re) <= ABS_TOL) return false;
+      if (xZero) continue;
+      ratio ??= x.re / y.re;
+      if (!close(x, { re: ratio * y.re, im: 0 }, q.relTol)) return false;
+    }
+    compared++;
+  }
+  return compared > 0 || a.isSame(b);
+}
+
+function valueAt(e: BoxedExpression, at: Record<string, BoxedExpression>): Complex {
+  const v = (Object.keys(at).length > 0 ? e.subs(at) : e).N();
+  return { re: v.re, im: v.im };
+}
+
+function isFiniteComplex(z: Complex): boolean {
+  return Number.isFinite(z.re) && Number.isFinite(z.im);
+}
+
+function close(x: Complex, y: Complex, relTol: number): boolean {
+  const d = Math.hypot(x.re - y.re, x.im - y.im);
+  return d <= ABS_TOL || d <= relTol * Math.max(Math.hypot(x.re, x.im), Math.hypot(y.re, y.im));
+}
