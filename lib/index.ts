@@ -8,3 +8,4 @@ export { Tensor, tensor, zeros, empty, fromBytes } from './tensor.js';
 export type { TensorOptions } from './tensor.js';
 export { ops } from './ops/index.js';
 export type { Ops, LinearGrads } from './ops/index.js';
+export * as reward from './reward/index.js';
