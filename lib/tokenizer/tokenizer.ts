@@ -67,9 +67,11 @@ export class Tokenizer {
     if (!model || typeof model !== 'object' || !model.vocab) throw new Error(`${source}: not an HF tokenizer.json (no model.vocab)`);
     this.hf = new HfTokenizer(tokenizerJson, tokenizerConfig);
     this.tokenConfig = tokenizerConfig;
-    const vocab = this.hf.get_vocab(true);
+    const added = (tokenizerJson.added_tokens ?? []) as { id: number; special?: boolean }[];
     let maxId = -1;
-    for (const id of vocab.values()) if (id > maxId) maxId = id;
+    if (Array.isArray(model.vocab)) maxId = model.vocab.length - 1; // Unigram: [piece, score] pairs, id = index
+    else for (const id of Object.values(model.vocab as Record<string, number>)) if (id > maxId) maxId = id;
+    for (const t of added) if (t.id > maxId) maxId = t.id;
     this.vocabSize = maxId + 1;
     const id = (key: string): number | undefined => {
       const content = tokenContent(tokenizerConfig[key]);
@@ -81,7 +83,6 @@ export class Tokenizer {
     const genEos = generationConfig.eos_token_id;
     const stops = [this.eosTokenId, ...(Array.isArray(genEos) ? genEos : [genEos])].filter((x): x is number => Number.isInteger(x));
     this.stopTokenIds = [...new Set(stops)];
-    const added = (tokenizerJson.added_tokens ?? []) as { id: number; special?: boolean }[];
     this.specialTokenIds = new Set(added.filter((t) => t.special).map((t) => t.id));
     const tpl = tokenizerConfig.chat_template;
     this.chatTemplate = typeof tpl === 'string' ? tpl : undefined;
