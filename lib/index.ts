@@ -15,3 +15,5 @@ export { loadTokenizer, Tokenizer, DecodeStream } from './tokenizer/index.js';
 export type { EncodeOptions, DecodeOptions, ChatMessage, ChatTemplateOptions } from './tokenizer/index.js';
 export { loadDataset, Dataset, templates } from './data/index.js';
 export type { Example, LoadDatasetOptions, Batch, BatchOptions, ColumnMap, DataFormat, PromptTemplate, TemplateSpec } from './data/index.js';
+export { PythonSandbox, SandboxFusionClient, formatObservation, truncateMiddle } from './sandbox/index.js';
+export type { CodeRunner, RunRequest, RunResult, RunStatus, PythonSandboxOptions, SandboxInfo, Guarantees, IsolationMode, IsolationRequest, SandboxFusionOptions, ObservationOptions } from './sandbox/index.js';
