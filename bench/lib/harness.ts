@@ -1,0 +1,82 @@
+// Shared by every benchmark: timing (median of repeated runs after warm-up),
+// the reference run in Python, and the output convention (a readable table,
+// then one JSON line with the figures and ratios as the last line).
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+export interface Timing {
+  /** median seconds per run */
+  median: number;
+  min: number;
+  reps: number;
+}
+
+/** Runs fn until minSeconds have passed (at least minReps times) after `warmup` untimed runs. */
+export function time(fn: () => void, { minSeconds = 0.5, minReps = 3, maxReps = 200, warmup = 1 } = {}): Timing {
+  for (let i = 0; i < warmup; i++) fn();
+  const times: number[] = [];
+  const start = performance.now();
+  while (times.length < minReps || (performance.now() - start < minSeconds * 1000 && times.length < maxReps)) {
+    const t0 = performance.now();
+    fn();
+    times.push((performance.now() - t0) / 1000);
+  }
+  times.sort((a, b) => a - b);
+  return { median: times[Math.floor(times.length / 2)]!, min: times[0]!, reps: times.length };
+}
+
+/** Debian's system Python, where python3-torch / python3-numpy live; null when absent. */
+export const SYSTEM_PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : null;
+
+/**
+ * Runs a Python reference script with JSON on stdin; returns its JSON stdout,
+ * or {error} naming why it could not run (no interpreter, missing module, crash).
+ */
+export function runPython(
+  python: string | null,
+  script: string,
+  input: unknown,
+  env: Record<string, string | undefined> = process.env,
+): { ok: true; value: unknown } | { ok: false; error: string } {
+  if (!python) return { ok: false, error: 'no python interpreter' };
+  const r = spawnSync(python, [script], { input: JSON.stringify(input), encoding: 'utf8', env, maxBuffer: 64 << 20 });
+  if (r.error) return { ok: false, error: `${python}: ${r.error.message}` };
+  if (r.status !== 0) {
+    const last = (r.stderr || '').trim().split('\n').pop() ?? '';
+    return { ok: false, error: `${python} ${script} exited ${r.status}: ${last}` };
+  }
+  try {
+    return { ok: true, value: JSON.parse(r.stdout.trim().split('\n').pop() ?? '') };
+  } catch {
+    return { ok: false, error: `${script} printed no JSON` };
+  }
+}
+
+/** Prints rows as an aligned table under a title. */
+export function printTable(title: string, header: string[], rows: (string | number)[][]): void {
+  const cells = [header, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? fmt(c) : c)))];
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => String(r[i] ?? '').length)));
+  console.log(`\n${title}`);
+  for (const [n, r] of cells.entries()) {
+    console.log(r.map((c, i) => String(c).padStart(widths[i]!)).join('  '));
+    if (n === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  }
+}
+
+/** 3 significant figures, no exponent for everyday magnitudes. */
+export function fmt(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  if (x === 0) return '0';
+  const digits = Math.max(0, 2 - Math.floor(Math.log10(Math.abs(x))));
+  return x.toFixed(Math.min(digits, 6));
+}
+
+/** ours / reference as "1.23x", or "n/a". */
+export function ratio(ours: number, ref: number | undefined): string {
+  return ref && Number.isFinite(ref) ? `${(ours / ref).toFixed(2)}x` : 'n/a';
+}
+
+/** The last line of every benchmark: one JSON object. */
+export function emitJson(result: Record<string, unknown>): void {
+  console.log(JSON.stringify(result));
+}
