@@ -57,6 +57,29 @@ const Tensor* opt_tensor(const Napi::Object& o, const char* key, const char* op)
   return &JsTensor::From(v, op, key);
 }
 
+static std::vector<Tensor> tensor_list(Napi::Value v, const char* op, const char* name) {
+  if (!v.IsArray()) fail(op, ": ", name, " must be an array of Tensors");
+  Napi::Array a = v.As<Napi::Array>();
+  std::vector<Tensor> out;
+  out.reserve(a.Length());
+  for (uint32_t k = 0; k < a.Length(); ++k) {
+    const std::string el = std::string(name) + "[" + std::to_string(k) + "]";
+    out.push_back(JsTensor::From(a.Get(k), op, el.c_str()));
+  }
+  return out;
+}
+
+std::vector<Tensor> tensor_list_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
+  if (i >= info.Length() || info[i].IsUndefined()) fail(op, ": missing argument ", name, " (an array of Tensors)");
+  return tensor_list(info[i], op, name);
+}
+
+std::vector<Tensor> opt_tensor_list(const Napi::Object& o, const char* key, const char* op) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return {};
+  return tensor_list(v, op, key);
+}
+
 Shape shape_arg(Napi::Value v, const char* op, const char* name) {
   if (!v.IsArray()) fail(op, ": ", name, " must be an array of dimension sizes");
   Napi::Array a = v.As<Napi::Array>();

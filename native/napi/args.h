@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "tensor_wrap.h"
 
@@ -23,6 +24,15 @@ int64_t opt_int(const Napi::Object& o, const char* key, int64_t def, const char*
 bool opt_bool(const Napi::Object& o, const char* key, bool def, const char* op);
 std::optional<std::string> opt_string(const Napi::Object& o, const char* key, const char* op);
 const Tensor* opt_tensor(const Napi::Object& o, const char* key, const char* op);
+
+// info[i] as an array of tensors (required; may be empty). Errors name the element: "grads[3]".
+std::vector<Tensor> tensor_list_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name);
+// o[key] as an array of tensors, or an empty list when undefined/null.
+std::vector<Tensor> opt_tensor_list(const Napi::Object& o, const char* key, const char* op);
+
+// Optional tensors captured by value: an undefined Tensor stands for "absent".
+inline Tensor held(const Tensor* t) { return t ? *t : Tensor{}; }
+inline const Tensor* maybe(const Tensor& t) { return t.defined() ? &t : nullptr; }
 
 // A JS array of non-negative integers → Shape (checked).
 Shape shape_arg(Napi::Value v, const char* op, const char* name);
