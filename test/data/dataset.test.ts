@@ -8,6 +8,7 @@ import { qwenTokenizerDir } from '../tokenizer/fixture.js';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 const data = resolve(repoRoot, '../shared/data');
+const tokP = loadTokenizer(qwenTokenizerDir());
 const jsonl = (file: string): Record<string, unknown>[] => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
 t.test('ToRL parquet (veRL layout): 374 rows, 30 AIME24 problems x 4, same as the jsonl export', async (t) => {
@@ -79,7 +80,7 @@ t.test('templates: tir_base_0309, no-tool, [PROMPT], chat template', async (t) =
     'A conversation between User and Assistant. The user asks a question, and the Assistant solves it. The assistant first thinks about the reasoning process in the mind and then provides the user with the answer. User: Please reason step by step, and put your final answer within \\boxed{}.\nQ\nAssistant:');
   t.equal(templates.fromString('Problem: [PROMPT]\n([PROMPT])\nAnswer:')('x^2'), 'Problem: x^2\n(x^2)\nAnswer:');
   t.throws(() => templates.fromString('no placeholder'), /no \[PROMPT\] placeholder/);
-  const tok = await loadTokenizer(qwenTokenizerDir());
+  const tok = await tokP;
   t.equal(templates.chat(tok, 'Please reason step by step.')('2+2?'),
     '<|im_start|>system\nPlease reason step by step.<|im_end|>\n<|im_start|>user\n2+2?<|im_end|>\n<|im_start|>assistant\n');
   const ds = await loadDataset(join(data, 'benchmarks/aime24.jsonl'), { template: 'Q: [PROMPT]\nA:' });
@@ -90,7 +91,7 @@ t.test('templates: tir_base_0309, no-tool, [PROMPT], chat template', async (t) =
 });
 
 t.test('maxPromptTokens filters templated prompts by token count, as ToRL', async (t) => {
-  const tok = await loadTokenizer(qwenTokenizerDir());
+  const tok = await tokP;
   const ds = await loadDataset(join(data, 'torl/test.parquet'), { tokenizer: tok, maxPromptTokens: 120 });
   t.equal(ds.size + ds.filtered.length, 374);
   t.ok(ds.filtered.length > 0 && ds.size > 0, `${ds.size} kept, ${ds.filtered.length} filtered`);

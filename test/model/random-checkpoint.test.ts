@@ -6,7 +6,6 @@ import {
   createRandomCheckpoint, loadConfig, qwen2Config, readSafetensors, readModelWeights, writeSafetensors,
   expectedParameters, toBf16Bits, toF16Bits, encodeFloats, randomWeights,
 } from '../../lib/model/index.js';
-import { loadTokenizer } from '../../lib/tokenizer/index.js';
 import { qwenTokenizerDir } from '../tokenizer/fixture.js';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'torl-rc-'));
@@ -42,8 +41,7 @@ t.test('random checkpoint with a tokenizer: an HF directory that loads back', as
   t.same(readdirSync(dir).sort(), ['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
   t.same(await loadConfig(dir), config);
   t.same(JSON.parse(readFileSync(join(dir, 'generation_config.json'), 'utf8')), { bos_token_id: 151643, eos_token_id: 151643 });
-  const tok = await loadTokenizer(dir);
-  t.same(tok.encode('Hello world'), [9707, 1879]);
+  t.ok(readFileSync(join(dir, 'tokenizer.json')).equals(readFileSync(join(qwenTokenizerDir(), 'tokenizer.json'))), 'tokenizer copied');
   const weights = await readModelWeights(await readSafetensors(dir), config);
   t.same([...weights.keys()], expectedParameters(config).map((p) => p.name));
   t.notOk(weights.has('lm_head.weight'), 'tied: no lm_head');
