@@ -187,9 +187,10 @@ def child_prepare(cfg, scratch):
     atexit._clear()  # the worker's exit handlers are not the snippet's
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGALRM):
         signal.signal(sig, signal.SIG_DFL)
-    np_random = sys.modules.get('numpy.random')
-    if np_random is not None:
-        np_random.seed()  # `random` reseeds itself after fork; numpy's legacy state does not
+    for name in ('random', 'numpy.random'):  # a fresh interpreter seeds from the OS
+        mod = sys.modules.get(name)
+        if mod is not None:
+            mod.seed()
     resource.setrlimit(resource.RLIMIT_FSIZE, (cfg['maxFileBytes'], cfg['maxFileBytes']))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if uid is not None:
@@ -300,6 +301,20 @@ def child_main(ctl_r, out_w, err_w, st_w, cfg, scratch):
 
 # ---------------------------------------------------------------- the worker ---------
 
+def fork():
+    """fork(2) without CPython's at-fork machinery when the worker is single-threaded:
+    os.fork's after-fork handlers (thread and lock re-initialisation, logging, random…)
+    touch a few hundred pages, each a copy-on-write fault in the child. With one thread
+    no lock can be held by another, and child_prepare reseeds `random` itself."""
+    if len(os.listdir('/proc/self/task')) != 1:
+        return os.fork()
+    pid = libc.fork()
+    if pid < 0:
+        e = ctypes.get_errno()
+        raise OSError(e, 'fork: %s' % os.strerror(e))
+    return pid
+
+
 class Spare:
     """A child forked ahead of time, waiting for its request on a pipe."""
 
@@ -312,7 +327,7 @@ class Spare:
         self.err_r, err_w = os.pipe()
         self.st_r, st_w = os.pipe()
         self.pids_before = set(os.listdir('/proc'))
-        pid = os.fork()
+        pid = fork()
         if pid == 0:
             try:
                 for fd in (self.ctl_w, self.out_r, self.err_r, self.st_r):

@@ -1,0 +1,96 @@
+// Sandbox latency and throughput: the warm pool (PythonSandbox) beside spawning a cold
+// `python3 -c` per request, measured in the same run.
+//   npm run bench -- sandbox [--workers N] [--n N]
+import { execFile } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { promisify } from 'node:util';
+import { PythonSandbox, type RunRequest } from '../lib/sandbox/index.js';
+
+const exec = promisify(execFile);
+const arg = (name: string, dflt: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const workers = arg('workers', availableParallelism());
+const n = arg('n', 200);
+
+const TRIVIAL = 'print(1 + 1)';
+const SYMPY = 'import sympy\nx = sympy.Symbol("x")\nprint(sympy.solve(x**2 - 5*x + 6, x))';
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+async function timeEach(count: number, label: string, one: () => Promise<void>): Promise<number[]> {
+  const ms: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const t0 = performance.now();
+    await one();
+    ms.push(performance.now() - t0);
+    if ((i + 1) % Math.max(1, Math.floor(count / 4)) === 0) process.stderr.write(`  ${label}: ${i + 1}/${count}\n`);
+  }
+  return ms;
+}
+
+/** Executions per second with `concurrency` requests in flight until `count` are done. */
+async function saturated(count: number, concurrency: number, one: () => Promise<void>): Promise<number> {
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next++ < count) await one();
+  }));
+  return count / ((performance.now() - t0) / 1000);
+}
+
+const sb = new PythonSandbox({ workers });
+const info = await sb.info();
+const python = info.python.executable;
+process.stderr.write(`sandbox: ${info.isolation} (secure ${info.guarantees.secure}), ${workers} workers, preloaded ${info.preloaded.join(', ')}\n`);
+
+const runOk = (req: RunRequest) => async () => {
+  const r = await sb.run(req);
+  if (r.status !== 'ok') throw new Error(`bench run failed: ${JSON.stringify(r)}`);
+};
+const cold = (code: string) => async () => {
+  await exec(python, ['-c', code]);
+};
+
+await timeEach(10, 'warm-up', runOk({ code: TRIVIAL }));
+const poolTrivial = await timeEach(n, 'pool trivial', runOk({ code: TRIVIAL }));
+const coldTrivial = await timeEach(Math.max(10, n >> 2), 'cold trivial', cold(TRIVIAL));
+const poolSympy = await timeEach(Math.max(10, n >> 2), 'pool sympy', runOk({ code: SYMPY }));
+const coldSympy = await timeEach(Math.max(4, n >> 5), 'cold sympy', cold(SYMPY));
+process.stderr.write('  saturating...\n');
+const poolRate = await saturated(2 * n, 4 * workers, runOk({ code: TRIVIAL }));
+const coldRate = await saturated(Math.max(20, n >> 1), workers, cold(TRIVIAL));
+const poolSympyRate = await saturated(n >> 1, 4 * workers, runOk({ code: SYMPY }));
+const coldSympyRate = await saturated(Math.max(4, n >> 5), workers, cold(SYMPY));
+await sb.close();
+
+const rows: [string, number, number, 'lower' | 'higher'][] = [
+  ['trivial p50 (ms)', pct(poolTrivial, 50), pct(coldTrivial, 50), 'lower'],
+  ['trivial p95 (ms)', pct(poolTrivial, 95), pct(coldTrivial, 95), 'lower'],
+  ['sympy solve p50 (ms)', pct(poolSympy, 50), pct(coldSympy, 50), 'lower'],
+  ['sympy solve p95 (ms)', pct(poolSympy, 95), pct(coldSympy, 95), 'lower'],
+  ['trivial saturated (exec/s)', poolRate, coldRate, 'higher'],
+  ['sympy saturated (exec/s)', poolSympyRate, coldSympyRate, 'higher'],
+];
+const speedup = (ours: number, ref: number, better: 'lower' | 'higher') => (better === 'lower' ? ref / ours : ours / ref);
+console.log(`\nsandbox: ${info.isolation}, ${workers} workers, python ${info.python.version}, preloaded: ${info.preloaded.join(', ')}`);
+console.log(`${'metric'.padEnd(28)} ${'torl pool'.padStart(10)} ${'cold python3 -c'.padStart(16)} ${'speed-up'.padStart(9)}`);
+for (const [name, ours, ref, better] of rows) {
+  console.log(`${name.padEnd(28)} ${ours.toFixed(1).padStart(10)} ${ref.toFixed(1).padStart(16)} ${(speedup(ours, ref, better).toFixed(1) + 'x').padStart(9)}`);
+}
+console.log(JSON.stringify({
+  bench: 'sandbox',
+  isolation: info.isolation,
+  workers,
+  trivialP50Ms: pct(poolTrivial, 50), trivialP95Ms: pct(poolTrivial, 95),
+  coldTrivialP50Ms: pct(coldTrivial, 50),
+  sympyP50Ms: pct(poolSympy, 50), sympyP95Ms: pct(poolSympy, 95),
+  coldSympyP50Ms: pct(coldSympy, 50),
+  sympySpeedup: pct(coldSympy, 50) / pct(poolSympy, 50),
+  execPerSec: poolRate, coldExecPerSec: coldRate, throughputRatio: poolRate / coldRate,
+  sympyExecPerSec: poolSympyRate, coldSympyExecPerSec: coldSympyRate,
+}));
