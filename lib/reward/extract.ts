@@ -79,7 +79,7 @@ function lastBoxed(text: string): string | null | undefined {
   for (const c of BOX_COMMANDS) {
     let i = text.lastIndexOf(c);
     // `\boxedx` is another command: step back over such false hits.
-    while (i >= 0 && /[a-zA-Z]/.test(text[i + c.length] ?? '')) i = text.lastIndexOf(c, i - 1);
+    while (i >= 0 && /[a-zA-Z]/.test(text[i + c.length] ?? '')) i = i === 0 ? -1 : text.lastIndexOf(c, i - 1);
     if (i > at) [at, command] = [i, c];
   }
   if (at < 0) return undefined;

@@ -83,7 +83,11 @@ function pump(): void {
     }
     const job = queue.shift()!;
     const id = nextId++;
-    const timer = setTimeout(() => void retire(slot, 'timeout').then(pump), job.timeoutMs);
+    const timer = setTimeout(() => {
+      void retire(slot, 'timeout');
+      slots.push(spawn()); // the replacement starts now, not when the next comparison comes
+      pump();
+    }, job.timeoutMs);
     slot.job = { id, job, started: performance.now(), timer };
     slot.worker.postMessage({ id, query: job.query } satisfies WorkerRequest);
   }

@@ -1,0 +1,69 @@
+import t from 'tap';
+import {
+  configureGrader,
+  makeReward,
+  rewardFunctions,
+  torlReward,
+  wformatReward,
+  type RewardFunction,
+} from '../../lib/reward/index.js';
+
+const right = 'So $x = \\boxed{\\dfrac{3}{4}}$.';
+const wrong = 'So $x = \\boxed{\\dfrac{4}{3}}$.';
+const none = 'So x is three quarters.';
+const gold = '0.75';
+
+t.test('ToRL default: +1 / -1', async (t) => {
+  t.same(await torlReward(right, gold), { reward: 1, reason: 'match:number', answer: '\\dfrac{3}{4}', penalty: 0 });
+  t.same(await torlReward(wrong, gold), { reward: -1, reason: 'mismatch', answer: '\\dfrac{4}{3}', penalty: 0 });
+  t.same(await torlReward(none, gold), { reward: -1, reason: 'no-answer', answer: null, penalty: 0 });
+  t.equal(rewardFunctions.torl, torlReward);
+});
+
+t.test('v2.wformat: -0.5 for a wrong boxed answer, -1 for none', async (t) => {
+  t.equal((await wformatReward(right, gold)).reward, 1);
+  t.equal((await wformatReward(wrong, gold)).reward, -0.5);
+  t.equal((await wformatReward(none, gold)).reward, -1);
+  t.equal(rewardFunctions['v2.wformat'], wformatReward);
+});
+
+t.test('code-execution penalty', async (t) => {
+  const failing = '```python\nprint(1/0)\n```\n```output\nTraceback (most recent call last):\n  File "<stdin>", line 1\nZeroDivisionError: division by zero\n```\n' + right;
+  const clean = '```python\nprint(3/4)\n```\n```output\n0.75\n```\n' + right;
+  t.same(await torlReward(failing, gold, { codePenalty: 0.5 }), { reward: 0.5, reason: 'match:number', answer: '\\dfrac{3}{4}', penalty: 0.5 });
+  t.equal((await torlReward(clean, gold, { codePenalty: 0.5 })).reward, 1);
+  t.equal((await torlReward(failing, gold)).reward, 1, 'no penalty unless asked');
+  t.equal((await torlReward(failing, gold, { codePenalty: 0.5, toolErrors: 0 })).reward, 1, 'the rollout count wins');
+  t.equal((await torlReward(clean, gold, { codePenalty: 0.5, toolErrors: 2 })).reward, 0.5, 'once, however many failed');
+  t.equal((await wformatReward(failing.replace(right, wrong), gold, { codePenalty: 0.25 })).reward, -0.75);
+  t.equal((await torlReward('```output\nNameError: name x is not defined\n```\n' + none, gold, { codePenalty: 1 })).reward, -2);
+});
+
+t.test('user-defined rewards share the signature', async (t) => {
+  const strict = makeReward({ correct: 2, wrong: 0, noAnswer: -3 });
+  t.same([(await strict(right, gold)).reward, (await strict(wrong, gold)).reward, (await strict(none, gold)).reward], [2, 0, -3]);
+  t.throws(() => makeReward({ correct: 1, wrong: Number.NaN, noAnswer: -1 }), /score wrong must be a finite number/);
+  // A user function built on a built-in one.
+  const halved: RewardFunction = async (response, g, options) => {
+    const r = await torlReward(response, g, options);
+    return { ...r, reward: r.reward / 2 };
+  };
+  t.equal((await halved(wrong, gold)).reward, -0.5);
+});
+
+t.test('options reach extraction and equivalence', async (t) => {
+  const plain = 'After simplifying, the answer is 50%.';
+  t.equal((await torlReward(plain, '0.5')).reason, 'no-answer');
+  t.equal((await torlReward(plain, '50', { extract: { fallbacks: ['answer-is'] } })).reason, 'match:percent');
+  t.equal((await torlReward(plain, '0.5', { extract: { fallbacks: ['answer-is'] } })).reason, 'mismatch');
+  const r = await torlReward(plain, '0.5', { extract: { fallbacks: ['answer-is'] }, equivalence: { percentAsFraction: true } });
+  t.equal(r.reason, 'match:percent');
+  t.equal((await torlReward('\\boxed{\\sqrt{2}}', '1.4142', { equivalence: { relTol: 1e-4 } })).reward, 1);
+  t.equal((await torlReward('\\boxed{\\sqrt{2}}', '1.4142')).reward, -1);
+  t.equal((await torlReward('\\boxed{\\sqrt{8}}', '2\\sqrt{2}', { equivalence: { symbolic: false } })).reason, 'mismatch');
+});
+
+t.test('configureGrader checks its settings', async (t) => {
+  t.throws(() => configureGrader({ workers: 0 }), /workers must be a number ≥ 1/);
+  t.throws(() => configureGrader({ startupTimeoutMs: Number.NaN }), RangeError);
+});
