@@ -2,6 +2,7 @@
 // loads it. Shapes in comments use the kernels' names: N tokens, K inputs,
 // M outputs.
 import type { DType } from '../lib/dtype.js';
+import type { TrainOps } from './ops/train.js';
 
 /** Typed array returned by Tensor.toArray(), by dtype (bf16/f16 widen to f32). */
 export type ArrayFor<D extends DType> = D extends 'i32'
@@ -66,7 +67,7 @@ export interface LinearGrads {
 }
 
 /** The fused ops. Each has an async form (`nameAsync`) that computes off the JS thread. */
-export interface NativeOps {
+export interface NativeOps extends TrainOps {
   /** y[N, M] = x[N, K] · w[M, K]ᵀ + bias[M] (nn.Linear); y takes x's dtype. */
   linear(x: NativeTensor, w: NativeTensor, bias?: NativeTensor | null): NativeTensor;
   linearAsync(x: NativeTensor, w: NativeTensor, bias?: NativeTensor | null): Promise<NativeTensor>;

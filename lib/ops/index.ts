@@ -5,4 +5,19 @@ import type { NativeOps } from '../../types/native.js';
 
 export type { LinearGrads, NativeOps as Ops } from '../../types/native.js';
 
+export type {
+  AdamWOptions,
+  CrossEntropyResult,
+  GrpoAdvantagesOptions,
+  GrpoLossOptions,
+  GrpoLossResult,
+  KlType,
+  LmHeadGrads,
+  LmHeadLogprobResult,
+  LossAggregation,
+  PerRow,
+  SampleOptions,
+  SampleResult,
+} from '../../types/ops/train.js';
+
 export const ops: NativeOps = native.ops;
