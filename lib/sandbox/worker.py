@@ -63,6 +63,7 @@ DENIED_SYSCALLS = [
 CLONE_NS_FLAGS = [0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000]
 
 libc = ctypes.CDLL(None, use_errno=True)
+EXIT = os._exit  # bound once: a snippet may rebind os._exit
 
 
 def prctl(option, arg):
@@ -246,8 +247,11 @@ def child_run(code):
         exc_name = type(e).__name__
         try:  # without the harness's own frame, as `python3 -c` prints it
             traceback.print_exception(type(e), e, e.__traceback__.tb_next)
-        except MemoryError:
-            sys.stderr.write('MemoryError\n')
+        except BaseException:  # out of memory, or the snippet broke traceback/sys
+            try:
+                os.write(2, ('%s\n' % exc_name).encode())
+            except BaseException:
+                pass
         exit_code = 1
     try:
         import threading
@@ -283,20 +287,22 @@ def child_main(ctl_r, out_w, err_w, st_w, cfg, scratch):
             os.write(STATUS_FD, (json.dumps({'pid': os.getpid(), 'setupError': '%s: %s' % (type(e).__name__, e)}) + '\n').encode())
         finally:
             os._exit(SETUP_FAILED)
+    # The snippet may rebind anything in os, json, resource, sys: keep our own references.
+    write, dumps, getpid, getrusage, _exit = os.write, json.dumps, os.getpid, resource.getrusage, os._exit
+    streams = (sys.stdout, sys.stderr)
     exit_code, exc_name = child_run(req['code'])
-    for stream in (sys.stdout, sys.stderr):
+    for stream in streams + (sys.stdout, sys.stderr):
         try:
             stream.flush()
         except BaseException:
             pass
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu_ms = (usage.ru_utime + usage.ru_stime + kids.ru_utime + kids.ru_stime) * 1000
     try:
-        os.write(STATUS_FD, (json.dumps({'pid': os.getpid(), 'exit': exit_code, 'exc': exc_name, 'cpuMs': cpu_ms}) + '\n').encode())
-    except OSError:
-        pass
-    os._exit(exit_code)
+        usage, kids = getrusage(resource.RUSAGE_SELF), getrusage(resource.RUSAGE_CHILDREN)
+        cpu_ms = (usage.ru_utime + usage.ru_stime + kids.ru_utime + kids.ru_stime) * 1000
+        write(STATUS_FD, (dumps({'pid': getpid(), 'exit': exit_code, 'exc': exc_name, 'cpuMs': cpu_ms}) + '\n').encode())
+    except BaseException:
+        pass  # the worker falls back to the wait status
+    _exit(exit_code)
 
 
 # ---------------------------------------------------------------- the worker ---------
@@ -328,13 +334,13 @@ class Spare:
         self.st_r, st_w = os.pipe()
         self.pids_before = set(os.listdir('/proc'))
         pid = fork()
-        if pid == 0:
+        if pid == 0:  # the child never returns into the worker's loop
             try:
                 for fd in (self.ctl_w, self.out_r, self.err_r, self.st_r):
                     os.close(fd)
                 child_main(ctl_r, out_w, err_w, st_w, cfg, self.scratch)
             finally:
-                os._exit(SETUP_FAILED)
+                EXIT(SETUP_FAILED)
         self.pid = pid
         for fd in (ctl_r, out_w, err_w, st_w):
             os.close(fd)

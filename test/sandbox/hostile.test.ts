@@ -27,6 +27,11 @@ const CASES: Case[] = [
   { name: 'memory growth', code: 'a = []\nwhile True: a.append(bytearray(1 << 24))', memoryMb: 128, timeoutMs: 30_000, check: (r) => r.status === 'oom' },
   { name: 'segfault', code: 'import ctypes\nctypes.string_at(0)', check: (r) => r.status === 'crashed' && r.returnCode === -11 },
   { name: 'abort', code: 'import os\nos.abort()', check: (r) => r.status === 'crashed' && r.returnCode === -6 },
+  {
+    name: 'sabotages the harness',
+    code: 'import os, json, sys\nprint("out")\njson.dumps = None\nos.write = None\nos._exit = None\nsys.exit(5)',
+    check: (r) => r.status === 'error' && r.returnCode === 5 && r.stdout === 'out\n',
+  },
   { name: 'os._exit', code: 'import os\nprint("bye", flush=True)\nos._exit(7)', check: (r) => r.status === 'error' && r.returnCode === 7 && r.stdout === 'bye\n' },
   { name: 'kills itself', code: 'import os, signal\nos.kill(os.getpid(), signal.SIGKILL)', check: (r) => r.status === 'killed' && r.returnCode === -9 },
   { name: 'kills its parent', code: 'import os\nos.kill(os.getppid(), 9)', check: (r) => r.status === 'error' && lastLine(r.stderr).startsWith('PermissionError') },
