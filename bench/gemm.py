@@ -7,18 +7,15 @@ import numpy as np
 
 
 def corename():
-    try:
-        import scipy_openblas64, numpy
-        libs = glob.glob(os.path.join(os.path.dirname(scipy_openblas64.__file__), "lib", "*.so"))
-        for lib in libs:
-            so = ctypes.CDLL(lib)
-            for sym in ("scipy_openblas_get_corename64_", "openblas_get_corename64_", "openblas_get_corename"):
-                if hasattr(so, sym):
-                    f = getattr(so, sym)
-                    f.restype = ctypes.c_char_p
-                    return f().decode()
-    except Exception:
-        pass
+    """The OpenBLAS kernel family numpy's bundled library picked at run time."""
+    libs = glob.glob(os.path.join(os.path.dirname(np.__file__), "..", "numpy.libs", "*openblas*.so*"))
+    for lib in libs:
+        so = ctypes.CDLL(lib)
+        for sym in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename", "openblas_get_corename64_", "openblas_get_corename"):
+            if hasattr(so, sym):
+                f = getattr(so, sym)
+                f.restype = ctypes.c_char_p
+                return f().decode()
     return "unknown"
 
 

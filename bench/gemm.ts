@@ -36,20 +36,30 @@ function rand(n: number): Float32Array {
 // numpy with OpenBLAS's own core detection: the machine's OPENBLAS_CORETYPE pin
 // (set here for old OpenBLAS builds) would hold a current one to its Haswell kernels.
 const env = { ...process.env, OPENBLAS_CORETYPE: undefined, OPENBLAS_L2_SIZE: undefined };
-const ref = runPython('python3', join(here, 'gemm.py'), { shapes, min_seconds: minSeconds }, env);
-const refSeconds = ref.ok ? (ref.value as { seconds: number[] }).seconds : [];
-const refName = ref.ok ? `numpy ${(ref.value as { numpy: string }).numpy} / OpenBLAS core ${(ref.value as { core: string }).core}` : `missing (${ref.ok ? '' : ref.error})`;
+let refName = 'numpy';
+// One shape at a time, the reference right before ours, so both see the same machine load.
+function numpySeconds(shape: [number, number, number]): number | undefined {
+  const r = runPython('python3', join(here, 'gemm.py'), { shapes: [shape], min_seconds: minSeconds }, env);
+  if (!r.ok) {
+    refName = `missing (${r.error})`;
+    return undefined;
+  }
+  const v = r.value as { seconds: number[]; numpy: string; core: string };
+  refName = `numpy ${v.numpy} / OpenBLAS core ${v.core}`;
+  return v.seconds[0];
+}
 
 const b = torl.backends();
 const rows: (string | number)[][] = [];
 const figures: Record<string, unknown>[] = [];
-for (const [i, [N, K, M]] of shapes.entries()) {
+for (const [N, K, M] of shapes) {
+  const refSeconds = numpySeconds([N, K, M]);
   const x = torl.tensor(rand(N * K), [N, K]);
   const w = torl.tensor(rand(M * K), [M, K]);
   const t = time(() => torl.ops.linear(x, w).dispose(), { minSeconds });
   const flops = 2 * N * K * M;
   const ours = flops / t.median / 1e9;
-  const theirs = refSeconds[i] ? flops / refSeconds[i]! / 1e9 : undefined;
+  const theirs = refSeconds ? flops / refSeconds / 1e9 : undefined;
   rows.push([`${N}x${K}x${M}`, ours, theirs ?? 'n/a', ratio(ours, theirs)]);
   figures.push({ shape: [N, K, M], gflops: ours, ref_gflops: theirs ?? null, ratio: theirs ? ours / theirs : null });
   x.dispose();
@@ -60,7 +70,42 @@ printTable(
   ['N x K x M', 'torl GFLOP/s', 'numpy GFLOP/s', 'ratio'],
   rows,
 );
-const ratios = figures.map((f) => f.ratio).filter((r): r is number => typeof r === 'number');
-const geomean = ratios.length ? Math.exp(ratios.reduce((s, r) => s + Math.log(r), 0) / ratios.length) : null;
-console.log(`\ngeometric-mean ratio: ${geomean ? fmt(geomean) + 'x' : 'n/a'}`);
-emitJson({ bench: 'gemm', device: 'cpu', simd: b.cpu.simd, threads: b.cpu.threads, reference: refName, geomean_ratio: geomean, shapes: figures });
+const geomean = (fs: Record<string, unknown>[]) => {
+  const rs = fs.map((f) => f.ratio).filter((r): r is number => typeof r === 'number');
+  return rs.length ? Math.exp(rs.reduce((s, r) => s + Math.log(r), 0) / rs.length) : null;
+};
+console.log(`\ngeometric-mean ratio: ${geomean(figures) ? fmt(geomean(figures)!) + 'x' : 'n/a'}`);
+const result: Record<string, unknown> = {
+  bench: 'gemm', simd: b.cpu.simd, threads: b.cpu.threads,
+  cpu: { reference: refName, geomean_ratio: geomean(figures), shapes: figures },
+};
+
+// The GPU half: bf16 x·wᵀ through cuBLASLt (or our kernels) beside torch.matmul.
+if (b.cuda.available) {
+  const gpuShapes: [number, number, number][] = [
+    [4096, 4096, 4096], [8192, 8192, 8192], [1, 1536, 8960], [16384, 1536, 8960], [16384, 8960, 1536],
+    [16384, 1536, 1536], [16384, 1536, 151936],
+  ];
+  const tref = runPython('python3', join(here, 'gemm_torch.py'), { shapes: gpuShapes, min_seconds: minSeconds });
+  const tsec = tref.ok ? (tref.value as { seconds: number[] }).seconds : [];
+  const tname = tref.ok ? `torch ${(tref.value as { torch: string }).torch}` : `missing (${tref.ok ? '' : tref.error})`;
+  const grows: (string | number)[][] = [];
+  const gfig: Record<string, unknown>[] = [];
+  for (const [i, [N, K, M]] of gpuShapes.entries()) {
+    // Values do not change tensor-core GEMM speed; zeros avoid building GBs of host data.
+    const x = torl.zeros([N, K], { dtype: 'bf16', device: 'cuda' });
+    const w = torl.zeros([M, K], { dtype: 'bf16', device: 'cuda' });
+    const t = time(() => { torl.ops.linear(x, w).dispose(); torl.synchronize('cuda'); }, { minSeconds, warmup: 3 });
+    const flops = 2 * N * K * M;
+    const ours = flops / t.median / 1e12;
+    const theirs = tsec[i] ? flops / tsec[i]! / 1e12 : undefined;
+    grows.push([`${N}x${K}x${M}`, ours, theirs ?? 'n/a', ratio(ours, theirs)]);
+    gfig.push({ shape: [N, K, M], tflops: ours, ref_tflops: theirs ?? null, ratio: theirs ? ours / theirs : null });
+    x.dispose();
+    w.dispose();
+  }
+  const path = b.cuda.cublasLt ? 'cuBLASLt' : 'own WMMA kernel';
+  printTable(`GEMM bf16 on ${b.cuda.devices[0]} (${path}) — torl vs ${tname}`, ['N x K x M', 'torl TFLOP/s', 'torch TFLOP/s', 'ratio'], grows);
+  result.cuda = { device: b.cuda.devices[0], path, reference: tname, geomean_ratio: geomean(gfig), shapes: gfig };
+}
+emitJson(result);

@@ -8,3 +8,8 @@ export type { BackendsInfo, CpuInfo, CudaInfo } from '../types/native.js';
 export function backends(): BackendsInfo {
   return native.backends();
 }
+
+/** Waits until all work queued on `device` ('cuda', 'cuda:N') has finished; a no-op for 'cpu'. */
+export function synchronize(device = 'cpu'): void {
+  native.synchronize(device);
+}

@@ -2,7 +2,7 @@
 // re-exported here; nothing else in the package is public.
 export type { DType } from './dtype.js';
 export { DTYPES, DTYPE_BYTES } from './dtype.js';
-export { backends } from './backends.js';
+export { backends, synchronize } from './backends.js';
 export type { BackendsInfo, CpuInfo, CudaInfo } from './backends.js';
 export { Tensor, tensor, zeros, empty, fromBytes } from './tensor.js';
 export type { TensorOptions } from './tensor.js';

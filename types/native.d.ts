@@ -3,6 +3,7 @@
 // M outputs.
 import type { DType } from '../lib/dtype.js';
 import type { TrainOps } from './ops/train.js';
+import type { LayerOps } from './ops/layers.js';
 
 /** Typed array returned by Tensor.toArray(), by dtype (bf16/f16 widen to f32). */
 export type ArrayFor<D extends DType> = D extends 'i32'
@@ -67,7 +68,7 @@ export interface LinearGrads {
 }
 
 /** The fused ops. Each has an async form (`nameAsync`) that computes off the JS thread. */
-export interface NativeOps extends TrainOps {
+export interface NativeOps extends TrainOps, LayerOps {
   /** y[N, M] = x[N, K] · w[M, K]ᵀ + bias[M] (nn.Linear); y takes x's dtype. */
   linear(x: NativeTensor, w: NativeTensor, bias?: NativeTensor | null): NativeTensor;
   linearAsync(x: NativeTensor, w: NativeTensor, bias?: NativeTensor | null): Promise<NativeTensor>;
@@ -96,5 +97,6 @@ export interface NativeBinding {
   fromBytes(bytes: Uint8Array, shape: readonly number[], dtype: DType, device?: string): NativeTensor;
   empty(shape: readonly number[], dtype?: DType, device?: string): NativeTensor;
   zeros(shape: readonly number[], dtype?: DType, device?: string): NativeTensor;
+  synchronize(device?: string): void;
   ops: NativeOps;
 }

@@ -185,6 +185,16 @@ Napi::Value Zeros(const Napi::CallbackInfo& info) {
                                          device_arg(info, 2)));
 }
 
+// synchronize(device?) — waits for the device's queued work (no-op on the CPU).
+Napi::Value Synchronize(const Napi::CallbackInfo& info) {
+  const Device d = device_arg(info, 0);
+  if (d.is_cuda()) {
+    cuda::require(d, "synchronize");
+    cuda::synchronize(d.index);
+  }
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   JsTensor::Init(env, exports);
   init_runner(env);
@@ -193,6 +203,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("fromBytes", Napi::Function::New(env, FromBytes, "fromBytes"));
   exports.Set("empty", Napi::Function::New(env, Empty, "empty"));
   exports.Set("zeros", Napi::Function::New(env, Zeros, "zeros"));
+  exports.Set("synchronize", Napi::Function::New(env, Synchronize, "synchronize"));
   Napi::Object ops = Napi::Object::New(env);  // every op family registers into torl.ops
   register_all(env, ops);
   exports.Set("ops", ops);

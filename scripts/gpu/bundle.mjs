@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// Bundles the native test files and the GPU benchmarks into self-contained
+// .mjs files (esbuild, 'tap' → scripts/gpu/tap-shim.mjs) so that they run on
+// a machine that has Node.js but none of our npm dependencies.
+//   node scripts/gpu/bundle.mjs <outdir>
+import { build } from 'esbuild';
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const out = process.argv[2] ?? join(root, 'build', 'gpu-bundle');
+// The suites that exercise native code (the GPU-relevant ones) and the GPU benchmarks.
+const tests = ['test/native', 'test/ops']
+  .filter((d) => existsSync(join(root, d)))
+  .flatMap((d) => readdirSync(join(root, d)).filter((f) => f.endsWith('.test.ts')).map((f) => `${d}/${f}`));
+const benches = ['bench/gemm.ts', 'bench/ops.ts', 'bench/train.ts'].filter((f) => existsSync(join(root, f)));
+
+await build({
+  entryPoints: [...tests, ...benches].map((f) => join(root, f)),
+  outdir: out,
+  outbase: root,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  outExtension: { '.js': '.mjs' },
+  alias: { tap: join(root, 'scripts/gpu/tap-shim.mjs') },
+  // the addon is found at run time through TORL_ADDON (see lib/native.ts)
+  banner: { js: "import { createRequire as __torlRequire } from 'node:module'; const require = __torlRequire(import.meta.url);" },
+  logLevel: 'warning',
+});
+// Python reference scripts travel beside the bundles that call them.
+for (const dir of ['bench', 'bench/ops']) {
+  if (!existsSync(join(root, dir))) continue;
+  mkdirSync(join(out, dir), { recursive: true });
+  for (const f of readdirSync(join(root, dir)).filter((f) => f.endsWith('.py'))) copyFileSync(join(root, dir, f), join(out, dir, f));
+}
+console.log(`bundled ${tests.length} test files and ${benches.length} benchmarks into ${out}`);
