@@ -183,7 +183,8 @@ async function compareScalars(a: string, g: string, ctx: Context): Promise<Equiv
   const na = parseNumber(a);
   const ng = parseNumber(g);
   if (na && ng) return compareNumbers(na, ng, ctx);
-  if (/\d \d/.test(a) || /\d \d/.test(g)) return MISMATCH; // "1 2" is two numbers, not LaTeX's 12
+  if ((na && hasUnknowns(g)) || (ng && hasUnknowns(a))) return MISMATCH; // a number never equals an expression in x
+  if (/^[\d. ]+ [\d. ]+$/.test(a) || /^[\d. ]+ [\d. ]+$/.test(g)) return MISMATCH; // "1 2" is two numbers, not LaTeX's 12
   const strip = (s: string) => s.replace(/%$/, '');
   return symbolic(strip(a), strip(g), 'value', 'symbolic', ctx);
 }
@@ -247,6 +248,11 @@ function baseValue(digits: string, base: number): bigint | null {
     value = value * BigInt(base) + BigInt(v);
   }
   return value;
+}
+
+/** Whether `s` has a letter outside commands that is not e or i (so a free variable). */
+function hasUnknowns(s: string): boolean {
+  return /[a-df-hj-zA-Z]/.test(s.replace(/\\[a-zA-Z]+/g, ''));
 }
 
 /** Words only (at least three letters, or several words): compared as text, never as a product of symbols. */

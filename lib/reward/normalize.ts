@@ -51,7 +51,12 @@ export function normalizeAnswer(input: string): string {
   s = s.replace(/\\(?:left|right|[bB]igg?[lr]?)(?![a-zA-Z])\s*\.?/g, '');
   s = s.replace(/\\[dtc]frac(?![a-zA-Z])/g, '\\frac').replace(/\\[dt]binom(?![a-zA-Z])/g, '\\binom');
   s = s.replace(/\\(?:displaystyle|textstyle|scriptstyle)(?![a-zA-Z])/g, '');
-  s = s.replace(/\^\s*\{\s*\\circ\s*\}|\^\s*\\circ(?![a-zA-Z])|\\degree(?![a-zA-Z])/g, '');
+  // Degree marks go, except in trigonometry, where the symbolic layer reads 45^\circ as π/4.
+  if (!/\\(?:sin|cos|tan|cot|sec|csc)(?![a-zA-Z])/.test(s)) {
+    s = s.replace(/\^\s*\{\s*\\circ\s*\}|\^\s*\\circ(?![a-zA-Z])|\\degree(?![a-zA-Z])/g, '');
+  }
+  s = s.replace(/\\[lr]?vert(?![a-zA-Z])|\\mid(?![a-zA-Z])/g, '|');
+  s = s.replace(/\\varnothing(?![a-zA-Z])|\\\{\s*\\\}/g, '\\emptyset');
   s = s.replace(/\\%/g, '%').replace(/\\?\$/g, '');
   s = s.replace(/\\\\|\\[!,;: ]|\\q?quad(?![a-zA-Z])|~/g, (m) => (m === '\\\\' ? m : ' ')); // keeps \\ (row breaks)
   s = stripUnits(s);

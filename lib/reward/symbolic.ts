@@ -39,9 +39,22 @@ export function computeEngine(): ComputeEngine {
   return engine;
 }
 
-/** Whether the two expressions of `q` are equal (see {@link SymbolicQuery}). */
+/**
+ * Whether the two expressions of `q` are equal (see {@link SymbolicQuery}). Runs in a
+ * scope of its own: the engine remembers how symbols were used (x_1 makes x a list), and
+ * one comparison must not change the next.
+ */
 export function symbolicEqual(q: SymbolicQuery): boolean {
   const ce = computeEngine();
+  ce.pushScope();
+  try {
+    return compare(ce, q);
+  } finally {
+    ce.popScope();
+  }
+}
+
+function compare(ce: ComputeEngine, q: SymbolicQuery): boolean {
   const a = ce.parse(q.a);
   const b = ce.parse(q.b);
   if (!a.isValid || !b.isValid) return false;

@@ -103,6 +103,9 @@ export const CASES: GradingCase[] = [
   T('2^{10}', '1024', 'symbolic'),
   T('\\sin\\frac{\\pi}{6}', '\\frac12', 'symbolic'),
   T('π', '\\pi', 'exact'),
+  T('\\sin 45^\\circ', '\\frac{\\sqrt{2}}{2}', 'symbolic'),
+  T('\\log_2 8', '3', 'symbolic'),
+  T('3!', '6', 'symbolic'),
   F('3\\sqrt{13}', '\\sqrt{39}'),
   F('1.414', '\\sqrt{2}'),
   F('3.14', '\\pi'),
@@ -262,4 +265,12 @@ export const CASES: GradingCase[] = [
   F('5r^4', '5r^5'),
   F('3r^2', '3R^2'),
   F('x^3+3x+6', 'x^3+3x-6'),
+  // one comparison must not change the next (x_1 makes the engine treat x as a list)
+  F('x_{1}', 'x_{2}'),
+  T('\\frac{1}{2}x', '\\frac{x}{2}', 'symbolic'),
+  // other notations
+  T('\\lvert x \\rvert', '|x|', 'exact'),
+  T('\\{\\}', '\\emptyset', 'exact'),
+  T('\\varnothing', '\\emptyset', 'exact'),
+  F('\\{0\\}', '\\emptyset'),
 ];
