@@ -1,5 +1,6 @@
 // The local pool on benign code: results, stdin/files, output handling, concurrency,
 // determinism, a worker killed from outside, bad input, close().
+import { existsSync } from 'node:fs';
 import t from 'tap';
 import { PythonSandbox, type RunResult } from '../../lib/sandbox/index.js';
 import { eventually, processesOf, randomUidBase } from './procs.js';
@@ -125,6 +126,17 @@ t.test('bad input gets errors that name the field', async (t) => {
   const missing = new PythonSandbox({ workers: 1, preload: ['no_such_module_xyz'] });
   await t.rejects(missing.info(), /preload failed: no_such_module_xyz/);
   await missing.close();
+});
+
+t.test("isolation 'auto' without bwrap falls back to rlimits and says so", async (t) => {
+  const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  const fallback = new PythonSandbox({ workers: 1, preload: ['math'], bwrap: '/nonexistent/bwrap', python, uidBase: randomUidBase() });
+  const info = await fallback.info();
+  t.equal(info.isolation, 'rlimits');
+  t.match(info.warnings[0], /bubblewrap unavailable/);
+  t.same(out(await fallback.run({ code: 'print(1)' })), ['ok', '1\n']);
+  await fallback.close();
+  await t.rejects(new PythonSandbox({ workers: 1, isolation: 'bwrap', bwrap: '/nonexistent/bwrap' }).info(), /bwrap fails here/);
 });
 
 t.test('queue limit and close()', async (t) => {
