@@ -1,5 +1,25 @@
 // Every op family's cases, in one table.
 import type { OpCase } from '../table.js';
+import { adamwCases } from './adamw.js';
+import { attentionCases } from './attention.js';
+import { embeddingCases } from './embedding.js';
+import { grpoCases } from './grpo.js';
 import { linearCases } from './linear.js';
+import { lmHeadCases } from './lm_head.js';
+import { rmsnormCases } from './rmsnorm.js';
+import { ropeCases } from './rope.js';
+import { sampleCases } from './sample.js';
+import { swigluCases } from './swiglu.js';
 
-export const cases: OpCase[] = [...linearCases];
+export const cases: OpCase[] = [
+  ...linearCases,
+  ...embeddingCases,
+  ...rmsnormCases,
+  ...ropeCases,
+  ...attentionCases,
+  ...swigluCases,
+  ...lmHeadCases,
+  ...grpoCases,
+  ...adamwCases,
+  ...sampleCases,
+];

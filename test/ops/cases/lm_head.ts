@@ -1,0 +1,123 @@
+// lmHeadLogprob / lmHeadLogprobBackward / crossEntropy against the naive full
+// softmax in float64: vocabularies below, at and past the 4096-row chunk and
+// not a multiple of it, token counts past the 512-row tile, temperatures 0.6
+// and 1, masks with zero entries and an all-zero mask.
+import * as torl from '../../../lib/index.js';
+import { randn, rng, roundBf16 } from '../../helpers/reference.js';
+import { lmHeadRef } from '../../helpers/train-ref.js';
+import { floatDType, type OpCase, type Tol } from '../table.js';
+
+interface Inputs {
+  h: Float32Array;
+  w: Float32Array;
+  ids: Int32Array;
+  gl: Float32Array;
+  gh: Float32Array;
+}
+
+function inputs(T: number, D: number, V: number, bf16: boolean, scale: number): Inputs {
+  const rand = rng(T * 7919 + D * 104729 + V);
+  let h = randn(T * D, rand), w = randn(V * D, rand).map((x) => x * scale);
+  if (bf16) [h, w] = [roundBf16(h), roundBf16(w)];
+  const ids = Int32Array.from({ length: T }, () => Math.floor(rand() * V));
+  return { h, w, ids, gl: randn(T, rand), gh: randn(T, rand) };
+}
+
+// f32 logits carry ~1e-7·Σ|h·w| error; a GPU with bf16 inputs adds its own accumulation order.
+const tol = (device: string): Tol => (device === 'cpu' ? { rtol: 2e-5, atol: 2e-5 } : { rtol: 2e-3, atol: 2e-3 });
+
+// Peaked rows (logits ~±170): f32 logits carry ~1e-5 absolute error there, which the
+// entropy gradient p·(log p + H) — near-equal small terms on the top token — passes on.
+const peakedTol = (device: string): Tol => (device === 'cpu' ? { rtol: 2e-5, atol: 5e-4 } : { rtol: 2e-3, atol: 5e-3 });
+
+function lmHeadCase(T: number, D: number, V: number, temperature: number, scale = 1): OpCase {
+  return {
+    op: 'lmHeadLogprob',
+    name: `T=${T} D=${D} V=${V} temperature=${temperature}`,
+    run(device) {
+      const dtype = floatDType(device);
+      const x = inputs(T, D, V, dtype === 'bf16', scale);
+      const H = torl.tensor(x.h, [T, D], { dtype, device }), W = torl.tensor(x.w, [V, D], { dtype, device });
+      const I = torl.tensor(x.ids, [T], { device });
+      const f = torl.ops.lmHeadLogprob(H, W, I, { temperature });
+      const F = (a: Float32Array) => torl.tensor(a, [T], { device });
+      const g = torl.ops.lmHeadLogprobBackward(F(x.gl), F(x.gh), H, W, I, f.lse, f.entropy, { temperature });
+      const ref = lmHeadRef(x.h, x.w, x.ids, T, D, V, temperature, x.gl, x.gh);
+      const t = scale > 1 ? peakedTol(device) : tol(device);
+      return {
+        logprob: { got: f.logprob.toArray(), want: ref.logprob, tol: t },
+        entropy: { got: f.entropy.toArray(), want: ref.entropy, tol: t },
+        lse: { got: f.lse.toArray(), want: ref.lse, tol: t },
+        dhidden: { got: g.dhidden.toArray(), want: ref.dhidden, tol: t },
+        dweight: { got: g.dweight.toArray(), want: ref.dweight, tol: t },
+      };
+    },
+  };
+}
+
+// Only one of the two upstream gradients.
+function oneGradCase(which: 'dlogprob' | 'dentropy'): OpCase {
+  const [T, D, V, temperature] = [9, 12, 4100, 0.6];
+  return {
+    op: 'lmHeadLogprobBackward',
+    name: `${which} only, T=${T} D=${D} V=${V}`,
+    run(device) {
+      const dtype = floatDType(device);
+      const x = inputs(T, D, V, dtype === 'bf16', 1);
+      const H = torl.tensor(x.h, [T, D], { dtype, device }), W = torl.tensor(x.w, [V, D], { dtype, device });
+      const I = torl.tensor(x.ids, [T], { device });
+      const f = torl.ops.lmHeadLogprob(H, W, I, { temperature });
+      const up = torl.tensor(which === 'dlogprob' ? x.gl : x.gh, [T], { device });
+      const g = which === 'dlogprob'
+        ? torl.ops.lmHeadLogprobBackward(up, null, H, W, I, f.lse, f.entropy, { temperature })
+        : torl.ops.lmHeadLogprobBackward(null, up, H, W, I, f.lse, f.entropy, { temperature });
+      const ref = which === 'dlogprob'
+        ? lmHeadRef(x.h, x.w, x.ids, T, D, V, temperature, x.gl)
+        : lmHeadRef(x.h, x.w, x.ids, T, D, V, temperature, undefined, x.gh);
+      return {
+        dhidden: { got: g.dhidden.toArray(), want: ref.dhidden, tol: tol(device) },
+        dweight: { got: g.dweight.toArray(), want: ref.dweight, tol: tol(device) },
+      };
+    },
+  };
+}
+
+function crossEntropyCase(T: number, D: number, V: number, temperature: number, maskKind: 'some' | 'none' | 'zero'): OpCase {
+  return {
+    op: 'crossEntropy',
+    name: `T=${T} D=${D} V=${V} temperature=${temperature} mask=${maskKind}`,
+    run(device) {
+      const dtype = floatDType(device);
+      const x = inputs(T, D, V, dtype === 'bf16', 1);
+      const mask = Float32Array.from({ length: T }, (_, t) => (maskKind === 'zero' ? 0 : maskKind === 'none' || t % 3 !== 1 ? 1 : 0));
+      const H = torl.tensor(x.h, [T, D], { dtype, device }), W = torl.tensor(x.w, [V, D], { dtype, device });
+      const I = torl.tensor(x.ids, [T], { device });
+      const M = maskKind === 'none' ? null : torl.tensor(Uint8Array.from(mask), [T], { device });
+      const c = torl.ops.crossEntropy(H, W, I, M, { temperature });
+      const count = mask.reduce((s, v) => s + v, 0);
+      const gl = mask.map((m) => (count ? -m / count : 0));
+      const ref = lmHeadRef(x.h, x.w, x.ids, T, D, V, temperature, gl);
+      const loss = count ? ref.logprob.reduce((s, lp, t) => s - mask[t]! * lp, 0) / count : 0;
+      const t = tol(device);
+      return {
+        loss: { got: [c.loss], want: [loss], tol: t },
+        count: { got: [c.count], want: [count], tol: { rtol: 0, atol: 0 } },
+        dhidden: { got: c.dhidden!.toArray(), want: ref.dhidden, tol: t },
+        dweight: { got: c.dweight!.toArray(), want: ref.dweight, tol: t },
+      };
+    },
+  };
+}
+
+export const lmHeadCases: OpCase[] = [
+  lmHeadCase(1, 8, 5, 1.0),
+  lmHeadCase(7, 16, 4097, 0.6),
+  lmHeadCase(33, 24, 9000, 1.0),
+  lmHeadCase(515, 8, 300, 0.6),
+  lmHeadCase(4, 64, 4096, 0.6, 8), // peaked softmax: logits up to ~±100 / 0.6
+  oneGradCase('dlogprob'),
+  oneGradCase('dentropy'),
+  crossEntropyCase(12, 16, 5000, 1.0, 'some'),
+  crossEntropyCase(5, 8, 700, 0.6, 'none'),
+  crossEntropyCase(4, 8, 300, 1.0, 'zero'),
+];
