@@ -20,4 +20,12 @@ export type {
   SampleResult,
 } from '../../types/ops/train.js';
 
+export type {
+  AttentionGrads,
+  AttentionResult,
+  RmsnormGrads,
+  RmsnormResult,
+  RopeOptions,
+} from '../../types/ops/layers.js';
+
 export const ops: NativeOps = native.ops;
