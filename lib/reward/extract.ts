@@ -41,32 +41,38 @@ export function extractAnswer(text: string, options: ExtractOptions = {}): strin
   return null;
 }
 
-/** `text` with every tool-output block (fence line through the closing ```) removed. */
-export function withoutToolOutputs(text: string, fence: string): string {
-  let out = '';
+interface Block {
+  /** Index of the fence. */
+  open: number;
+  /** Index of the closing ``` (text.length when the block is never closed). */
+  close: number;
+}
+
+/** The tool-output blocks of `text`: from each fence to the next ```. */
+function* toolBlocks(text: string, fence: string): Generator<Block> {
   let from = 0;
-  for (;;) {
-    const open = text.indexOf(fence, from);
-    if (open < 0) return out + text.slice(from);
-    out += text.slice(from, open);
-    const close = text.indexOf('```', open + fence.length);
-    if (close < 0) return out;
+  for (let open = text.indexOf(fence); open >= 0; open = text.indexOf(fence, from)) {
+    const end = text.indexOf('```', open + fence.length);
+    const close = end < 0 ? text.length : end;
+    yield { open, close };
     from = close + 3;
   }
 }
 
-/** The text of every tool-output block in `text`, in order. */
-export function toolOutputs(text: string, fence: string): string[] {
-  const blocks: string[] = [];
+/** `text` with every tool-output block (fence through the closing ```) removed. */
+function withoutToolOutputs(text: string, fence: string): string {
+  let out = '';
   let from = 0;
-  for (;;) {
-    const open = text.indexOf(fence, from);
-    if (open < 0) return blocks;
-    const close = text.indexOf('```', open + fence.length);
-    blocks.push(text.slice(open + fence.length, close < 0 ? undefined : close));
-    if (close < 0) return blocks;
+  for (const { open, close } of toolBlocks(text, fence)) {
+    out += text.slice(from, open);
     from = close + 3;
   }
+  return out + text.slice(from);
+}
+
+/** The text of every tool-output block in `text`, in order. */
+export function toolOutputs(text: string, fence: string): string[] {
+  return [...toolBlocks(text, fence)].map(({ open, close }) => text.slice(open + fence.length, close));
 }
 
 /**

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { isEquivalent, torlReward } from '../../lib/reward/index.js';
-import { CASES } from './cases.js';
+import { CASES } from './fixtures/cases.js';
 
 t.test('the grading table', async (t) => {
   t.ok(CASES.length >= 150, `${CASES.length} cases`);
