@@ -175,6 +175,7 @@ async function compareEquations(
 
 async function compareScalars(a: string, g: string, ctx: Context): Promise<EquivalenceResult> {
   if (compact(a) === compact(g)) return match('exact');
+  if (a === '' || g === '') return MISMATCH;
   const goldChoice = choiceLetter(g, CHOICE_GOLD);
   if (goldChoice) return choiceLetter(a, CHOICE_ANSWER) === goldChoice ? match('choice') : MISMATCH;
   const base = compareBases(a, g);
@@ -184,7 +185,7 @@ async function compareScalars(a: string, g: string, ctx: Context): Promise<Equiv
   const ng = parseNumber(g);
   if (na && ng) return compareNumbers(na, ng, ctx);
   if ((na && hasUnknowns(g)) || (ng && hasUnknowns(a))) return MISMATCH; // a number never equals an expression in x
-  if (/^[\d. ]+ [\d. ]+$/.test(a) || /^[\d. ]+ [\d. ]+$/.test(g)) return MISMATCH; // "1 2" is two numbers, not LaTeX's 12
+  if (/^[\d.]+(?: [\d.]+)+$/.test(a) || /^[\d.]+(?: [\d.]+)+$/.test(g)) return MISMATCH; // "1 2" is two numbers, not LaTeX's 12
   const strip = (s: string) => s.replace(/%$/, '');
   return symbolic(strip(a), strip(g), 'value', 'symbolic', ctx);
 }

@@ -39,14 +39,14 @@ export function rationalEquals(a: Rational, b: Rational): boolean {
   return a.num === b.num && a.den === b.den;
 }
 
-export function rationalToNumber(r: Rational): number {
+function rationalToNumber(r: Rational): number {
   // Scale both parts into double range first so huge numerators keep their ratio.
   const shift = BigInt(Math.max(0, Math.max(r.num.toString().length, r.den.toString().length) - 300));
   const scale = 10n ** shift;
   return Number(r.num / scale) / Number(r.den / scale || 1n);
 }
 
-export function scaleRational(r: Rational, num: bigint, den: bigint): Rational | null {
+function scaleRational(r: Rational, num: bigint, den: bigint): Rational | null {
   return rational(r.num * num, r.den * den);
 }
 
