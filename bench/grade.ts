@@ -218,7 +218,7 @@ async function main(): Promise<void> {
   for (const [kind, e] of byKind) {
     console.log(`${pad(kind, 12)}${pad((e.n / e.seconds).toFixed(0), 16)}${pad(((100 * e.correct) / e.n).toFixed(1) + '%', 14)}${((100 * e.refCorrect) / e.n).toFixed(1)}%`);
   }
-  console.log(`(${((100 * symbolic) / n).toFixed(1)}% of grades needed the symbolic worker)`);
+  console.log(`(${((100 * symbolic) / n).toFixed(1)}% of grades matched by the symbolic rule)`);
   await shutdownGrader();
   const kinds = Object.fromEntries([...byKind].map(([k, e]) => [k, { gradesPerSec: e.n / e.seconds, correct: e.correct / e.n, referenceCorrect: e.refCorrect / e.n }]));
   console.log(
@@ -233,7 +233,7 @@ async function main(): Promise<void> {
       pythonRatio: pyRate === null ? null : oursRate / pyRate,
       correct: correct / n,
       referenceCorrect: refCorrect / n,
-      symbolicShare: symbolic / n,
+      symbolicMatchShare: symbolic / n,
       kinds,
     }),
   );
