@@ -56,7 +56,7 @@ Draw sample_row(const float* x, int64_t V, double temperature, int64_t top_k, do
     n = k;
     sorted = true;
   } else if (top_p < 1) {
-    for (double drop = 16;; drop *= 2) {  // tokens within e^-drop of the max, until they hold top_p of the mass
+    for (double drop = 1;; drop *= 2) {  // tokens within e^-drop of the max, until they hold top_p of the mass
       const float thr = static_cast<float>(std::exp(-drop));
       double mass = 0;
       n = 0;

@@ -63,18 +63,18 @@ t.test('a row draws the same token alone, in a batch and in another position', (
   const permuted = new Float32Array(B * V);
   order.forEach((r, i) => permuted.set(logits.subarray(r * V, (r + 1) * V), i * V));
   const shuffled = torl.ops.sample(torl.tensor(permuted, [B, V]), opts(order));
-  const ids = all.ids.toArray(), lp = all.logprob.toArray(), tlp = all.tempLogprob.toArray();
+  const ids = all.ids.toArray() as Int32Array, lp = all.logprob.toArray() as Float32Array, tlp = all.tempLogprob.toArray() as Float32Array;
   order.forEach((r, i) => {
-    t.equal(shuffled.ids.toArray()[i], ids[r], `row ${r}: same id when moved`);
-    t.equal(shuffled.logprob.toArray()[i], lp[r], `row ${r}: same logprob when moved`);
+    t.equal((shuffled.ids.toArray() as Int32Array)[i], ids[r], `row ${r}: same id when moved`);
+    t.equal((shuffled.logprob.toArray() as Float32Array)[i], lp[r], `row ${r}: same logprob when moved`);
   });
   const alone = torl.ops.sample(torl.tensor(logits.subarray(3 * V, 4 * V), [1, V]), {
     temperature: 0.6, topP: 1, topK: 10, seed: 103, offset: 51,
   });
-  t.equal(alone.ids.toArray()[0], ids[3], 'row 3 alone: same id');
-  t.equal(alone.tempLogprob.toArray()[0], tlp[3], 'row 3 alone: same tempLogprob');
+  t.equal((alone.ids.toArray() as Int32Array)[0], ids[3], 'row 3 alone: same id');
+  t.equal((alone.tempLogprob.toArray() as Float32Array)[0], tlp[3], 'row 3 alone: same tempLogprob');
   const again = torl.ops.sample(torl.tensor(logits, [B, V]), opts([...Array(B).keys()]));
-  t.same(Array.from(again.ids.toArray()), Array.from(ids), 'same seeds and offsets: same draws');
+  t.same(Array.from(again.ids.toArray() as Int32Array), Array.from(ids), 'same seeds and offsets: same draws');
   t.end();
 });
 
@@ -84,7 +84,7 @@ t.test('offsets advance the stream', (t) => {
   const N = 64;
   const batch = new Float32Array(N * V);
   for (let i = 0; i < N; i++) batch.set(row, i * V);
-  const ids = torl.ops.sample(torl.tensor(batch, [N, V]), { seed: 5, offset: Array.from({ length: N }, (_, i) => i) }).ids.toArray();
+  const ids = torl.ops.sample(torl.tensor(batch, [N, V]), { seed: 5, offset: Array.from({ length: N }, (_, i) => i) }).ids.toArray() as Int32Array;
   t.ok(new Set(ids).size > N / 2, `${new Set(ids).size} distinct ids over ${N} offsets`);
   t.end();
 });
@@ -92,9 +92,9 @@ t.test('offsets advance the stream', (t) => {
 t.test('greedy: temperature 0 takes the first maximum', (t) => {
   const logits = Float32Array.from([0.5, 2, -1, 2, 1.5, 0, 2, 1]);
   const s = torl.ops.sample(torl.tensor(logits, [2, 4]), { temperature: 0, topK: 3, topP: 0.5, seed: [1, 2] });
-  t.same(Array.from(s.ids.toArray()), [1, 2], 'ids');
-  t.same(Array.from(s.logprob.toArray()), [0, 0], 'logprob under the greedy (point-mass) distribution');
+  t.same(Array.from(s.ids.toArray() as Int32Array), [1, 2], 'ids');
+  t.same(Array.from(s.logprob.toArray() as Float32Array), [0, 0], 'logprob under the greedy (point-mass) distribution');
   const lse = Math.log(Math.exp(0.5) + Math.exp(2) + Math.exp(-1) + Math.exp(2));
-  t.ok(Math.abs(s.tempLogprob.toArray()[0]! - (2 - lse)) < 1e-6, 'tempLogprob at temperature 1');
+  t.ok(Math.abs((s.tempLogprob.toArray() as Float32Array)[0]! - (2 - lse)) < 1e-6, 'tempLogprob at temperature 1');
   t.end();
 });

@@ -24,7 +24,7 @@ function adamwCase(paramDType: 'f32' | 'bf16', gradDType: 'f32' | 'bf16'): OpCas
       const master = paramDType === 'bf16' ? p0.map((p, i) => T(p, SIZES[i]!)) : undefined;
       const m = SIZES.map((s) => torl.zeros(s, { device })), v = SIZES.map((s) => torl.zeros(s, { device }));
       const o = { lr: 1e-2, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 };
-      let want = p0.map((p) => ({ p: Float64Array.from(p), m: new Float64Array(p.length), v: new Float64Array(p.length) }));
+      let want: { p: Float64Array; m: Float64Array; v: Float64Array }[] = p0.map((p) => ({ p: Float64Array.from(p), m: new Float64Array(p.length), v: new Float64Array(p.length) }));
       for (const step of [1, 2]) {
         const g = grads[step - 1]!;
         torl.ops.adamw(params, g.map((x, i) => T(x, SIZES[i]!, gradDType)), m, v, { ...o, step, master });

@@ -81,7 +81,7 @@ function lossCase(s: LossSetup): OpCase {
       const dent = numericGrad((x) => grpoLossRef(logp, old, adv, mask, refs, x, opts).loss, ent);
       const checks = {
         loss: { got: [r.loss], want: [want.loss], tol: { rtol: 1e-6, atol: 1e-7 } },
-        dlogp: { got: r.dlogp.toArray(), want: dlogp, tol: { rtol: 1e-4, atol: 1e-7 } },
+        dlogp: { got: r.dlogp.toArray() as Float32Array, want: dlogp, tol: { rtol: 1e-4, atol: 1e-7 } },
         stats: {
           got: [r.clipFraction, r.clipFractionLower, r.approxKl, r.klMean, r.entropyMean, r.ratioMean, r.ratioMax],
           want: [want.clipFraction, want.clipFractionLower, want.approxKl, want.klMean, want.entropyMean, want.ratioMean, want.ratioMax],
@@ -89,7 +89,7 @@ function lossCase(s: LossSetup): OpCase {
         },
       };
       if (!s.opts.entropyCoef) return { ...checks, noDentropy: { got: [r.dentropy ? 1 : 0], want: [0], tol: exact } };
-      return { ...checks, dentropy: { got: r.dentropy!.toArray(), want: dent, tol: { rtol: 1e-4, atol: 1e-7 } } };
+      return { ...checks, dentropy: { got: r.dentropy!.toArray() as Float32Array, want: dent, tol: { rtol: 1e-4, atol: 1e-7 } } };
     },
   };
 }
@@ -107,7 +107,7 @@ function advantagesCase(name: string, rewards: number[], groups: number[] | numb
           : { groupIds: torl.tensor(Int32Array.from(groups), [groups.length], { device }), normStd },
       );
       const r32 = Float32Array.from(rewards);
-      return { advantages: { got: got.toArray(), want: grpoAdvantagesRef(r32, ids, 1e-6, normStd), tol: { rtol: 1e-6, atol: 1e-7 } } };
+      return { advantages: { got: got.toArray() as Float32Array, want: grpoAdvantagesRef(r32, ids, 1e-6, normStd), tol: { rtol: 1e-6, atol: 1e-7 } } };
     },
   };
 }

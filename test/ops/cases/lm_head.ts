@@ -17,7 +17,7 @@ interface Inputs {
 
 function inputs(T: number, D: number, V: number, bf16: boolean, scale: number): Inputs {
   const rand = rng(T * 7919 + D * 104729 + V);
-  let h = randn(T * D, rand), w = randn(V * D, rand).map((x) => x * scale);
+  let h: Float32Array = randn(T * D, rand), w: Float32Array = randn(V * D, rand).map((x) => x * scale);
   if (bf16) [h, w] = [roundBf16(h), roundBf16(w)];
   const ids = Int32Array.from({ length: T }, () => Math.floor(rand() * V));
   return { h, w, ids, gl: randn(T, rand), gh: randn(T, rand) };
@@ -45,11 +45,11 @@ function lmHeadCase(T: number, D: number, V: number, temperature: number, scale 
       const ref = lmHeadRef(x.h, x.w, x.ids, T, D, V, temperature, x.gl, x.gh);
       const t = scale > 1 ? peakedTol(device) : tol(device);
       return {
-        logprob: { got: f.logprob.toArray(), want: ref.logprob, tol: t },
-        entropy: { got: f.entropy.toArray(), want: ref.entropy, tol: t },
-        lse: { got: f.lse.toArray(), want: ref.lse, tol: t },
-        dhidden: { got: g.dhidden.toArray(), want: ref.dhidden, tol: t },
-        dweight: { got: g.dweight.toArray(), want: ref.dweight, tol: t },
+        logprob: { got: f.logprob.toArray() as Float32Array, want: ref.logprob, tol: t },
+        entropy: { got: f.entropy.toArray() as Float32Array, want: ref.entropy, tol: t },
+        lse: { got: f.lse.toArray() as Float32Array, want: ref.lse, tol: t },
+        dhidden: { got: g.dhidden.toArray() as Float32Array, want: ref.dhidden, tol: t },
+        dweight: { got: g.dweight.toArray() as Float32Array, want: ref.dweight, tol: t },
       };
     },
   };
@@ -75,8 +75,8 @@ function oneGradCase(which: 'dlogprob' | 'dentropy'): OpCase {
         ? lmHeadRef(x.h, x.w, x.ids, T, D, V, temperature, x.gl)
         : lmHeadRef(x.h, x.w, x.ids, T, D, V, temperature, undefined, x.gh);
       return {
-        dhidden: { got: g.dhidden.toArray(), want: ref.dhidden, tol: tol(device) },
-        dweight: { got: g.dweight.toArray(), want: ref.dweight, tol: tol(device) },
+        dhidden: { got: g.dhidden.toArray() as Float32Array, want: ref.dhidden, tol: tol(device) },
+        dweight: { got: g.dweight.toArray() as Float32Array, want: ref.dweight, tol: tol(device) },
       };
     },
   };
@@ -102,8 +102,8 @@ function crossEntropyCase(T: number, D: number, V: number, temperature: number, 
       return {
         loss: { got: [c.loss], want: [loss], tol: t },
         count: { got: [c.count], want: [count], tol: { rtol: 0, atol: 0 } },
-        dhidden: { got: c.dhidden!.toArray(), want: ref.dhidden, tol: t },
-        dweight: { got: c.dweight!.toArray(), want: ref.dweight, tol: t },
+        dhidden: { got: c.dhidden!.toArray() as Float32Array, want: ref.dhidden, tol: t },
+        dweight: { got: c.dweight!.toArray() as Float32Array, want: ref.dweight, tol: t },
       };
     },
   };

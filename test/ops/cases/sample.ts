@@ -41,7 +41,7 @@ function sampleCase(V: number, scale: number): OpCase {
     run(device) {
       const dtype = floatDType(device);
       const rand = rng(V * 3 + scale);
-      let logits = randn(ROWS.length * V, rand).map((x) => x * scale);
+      let logits: Float32Array = randn(ROWS.length * V, rand).map((x) => x * scale);
       if (dtype === 'bf16') logits = roundBf16(logits);
       const pick = <K extends keyof Row>(k: K) => ROWS.map((r) => r[k]);
       const s = torl.ops.sample(torl.tensor(logits, [ROWS.length, V], { dtype, device }), {
@@ -72,8 +72,8 @@ function sampleCase(V: number, scale: number): OpCase {
           wantLp.push(Math.log(probs[id]!));
           wantTlp.push(tempLogprob[id]!);
         }
-        lp.push(s.logprob.toArray()[b]!);
-        tlp.push(s.tempLogprob.toArray()[b]!);
+        lp.push((s.logprob.toArray() as Float32Array)[b]!);
+        tlp.push((s.tempLogprob.toArray() as Float32Array)[b]!);
       });
       const tol = device === 'cpu' ? { rtol: 1e-5, atol: 1e-5 } : { rtol: 1e-3, atol: 1e-3 };
       return {
