@@ -60,6 +60,9 @@ export async function probePython(python: string): Promise<PythonProbe> {
 
 /** Directories hidden by the tmpfs mounts inside bwrap. */
 const HIDDEN = ['/tmp', '/var/tmp', '/root', '/home', '/run'];
+/** Writable by everyone (sticky), as on a normal system; emptied of the snippet's files
+ *  after each request (see `sharedDirs` in the worker config). */
+export const WORLD_WRITABLE = ['/tmp', '/var/tmp', '/dev/shm'];
 const WORKER_CAPS = ['CAP_SETUID', 'CAP_SETGID', 'CAP_KILL', 'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER'];
 
 /** The bwrap arguments (before `--`) that box a worker: new PID/net/IPC/UTS namespaces,
@@ -70,7 +73,8 @@ export function bwrapArgs(needed: string[], env: Record<string, string>, asRoot:
   const args = ['--unshare-pid', '--unshare-net', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try'];
   if (!asRoot) args.push('--unshare-user');
   args.push('--die-with-parent', '--new-session', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc');
-  for (const d of [...HIDDEN, '/dev/shm']) args.push('--tmpfs', d);
+  for (const d of HIDDEN) args.push(...(WORLD_WRITABLE.includes(d) ? ['--perms', '1777'] : []), '--tmpfs', d);
+  args.push('--perms', '1777', '--tmpfs', '/dev/shm');
   const binds = needed
     .map((p) => resolve(p))
     .filter((p) => HIDDEN.some((h) => p.startsWith(h + sep))) // a hidden root itself stays hidden

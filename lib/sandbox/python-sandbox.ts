@@ -14,6 +14,7 @@ import {
   type IsolationMode,
   type IsolationRequest,
   type PythonProbe,
+  WORLD_WRITABLE,
 } from './isolation.js';
 import { checkPositive, failure, resolveRequest, type ResolvedRequest } from './request.js';
 import type { CodeRunner, RunRequest, RunResult } from './types.js';
@@ -253,6 +254,10 @@ export class PythonSandbox implements CodeRunner {
       preload: o.preload,
       seccomp: true,
       blockNetwork: mode === 'rlimits',
+      // What the snippet's own uid leaves in the world-writable directories (the
+      // machine's in rlimits mode, the worker's tmpfs in bwrap mode) is removed after
+      // each request.
+      sharedDirs: asRoot ? WORLD_WRITABLE : [],
       scratchRoot: mode === 'bwrap' ? '/tmp/torl-sandbox' : join(this.scratchDir!, `w${i}`),
       maxOutputBytes: o.maxOutputBytes,
       maxFileBytes: o.maxFileBytes,

@@ -407,6 +407,26 @@ def sweep(pids_before):
             break
 
 
+def remove_owned(dirs, uid):
+    """Removes what the snippet's uid left in world-writable directories it shares with
+    the machine (rlimits mode: /tmp, /var/tmp, /dev/shm), so nothing carries over."""
+    for d in dirs:
+        try:
+            entries = list(os.scandir(d))
+        except OSError:
+            continue
+        for e in entries:
+            try:
+                if e.stat(follow_symlinks=False).st_uid != uid:
+                    continue
+                if e.is_dir(follow_symlinks=False):
+                    shutil.rmtree(e.path, ignore_errors=True)
+                else:
+                    os.unlink(e.path)
+            except OSError:
+                pass
+
+
 def signal_status(sig, cpu_ms, cpu_limit_s):
     if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_ms >= cpu_limit_s * 1000):
         return 'timeout'
@@ -486,6 +506,7 @@ def serve(req, spare, cfg):
             sweep(spare.pids_before)
         spare.close_fds()
         shutil.rmtree(spare.scratch, ignore_errors=True)
+        remove_owned(cfg['sharedDirs'], cfg['uid'])
 
     cpu_limit_s = cpu_seconds(req)
     if final is not None and 'setupError' in final:

@@ -19,6 +19,7 @@ const SYSTEM_PATH = `/etc/torl-sandbox-probe-${process.pid}`;
 process.env.TORL_SANDBOX_TEST_SECRET = 'do-not-leak';
 
 const lastLine = (s: string) => s.trim().split('\n').pop() ?? '';
+const out = (r: RunResult) => [r.status, r.stdout];
 
 const CASES: Case[] = [
   { name: 'infinite loop', code: 'while True: pass', timeoutMs: 1500, check: (r) => r.status === 'timeout' && r.returnCode === -9 },
@@ -107,6 +108,19 @@ for (const mode of ['bwrap', 'rlimits'] as const) {
       t.ok(c.check(r), c.name, { result: r });
     }
     t.notOk(existsSync(SYSTEM_PATH), 'nothing was written to /etc');
+
+    // Files left in the world-writable directories do not reach the next request (one
+    // request per worker, concurrently, so each worker is checked).
+    const paths = ['/tmp', '/var/tmp', '/dev/shm'].flatMap((d) => [`${d}/torl-left-${process.pid}`, `${d}/torl-left-${process.pid}.txt`]);
+    const leave = `import os\nfor p in ${JSON.stringify(paths)}:\n    os.makedirs(p + "/sub") if not p.endswith(".txt") else open(p, "w").write("x")\nprint("left")`;
+    const look = `import os\nprint([p for p in ${JSON.stringify(paths)} if os.path.exists(p)])`;
+    const left = await Promise.all(Array.from({ length: workers }, () => sb.run({ code: leave })));
+    t.same(left.map(out), Array(workers).fill(['ok', 'left\n']), 'snippets may write to /tmp, /var/tmp, /dev/shm');
+    // (In rlimits mode these are the machine's directories, shared by the workers: wait
+    // until every worker has cleaned up after its request.)
+    t.ok(await eventually(() => paths.every((p) => !existsSync(p))), 'the host keeps none of it');
+    const seen = await Promise.all(Array.from({ length: workers }, () => sb.run({ code: look })));
+    t.same(seen.map(out), Array(workers).fill(['ok', '[]\n']), 'and the next request finds none of it');
 
     // Nothing the requests started outlives them: only the prepared spares (one per
     // worker, the worker's own interpreter) run as the snippet uids.
