@@ -11,6 +11,8 @@ export type { Ops, LinearGrads } from './ops/index.js';
 export * as reward from './reward/index.js';
 export { loadConfig, writeConfig, parseConfig, qwen2Config, readSafetensors, writeSafetensors, readModelWeights, hfToOurs, oursToHf, expectedParameters, createRandomCheckpoint } from './model/index.js';
 export type { ModelConfig, TorchDType, HostTensor, TensorEntry, SafetensorsCheckpoint, WriteSafetensorsOptions, ParamSpec, RandomCheckpointOptions } from './model/index.js';
+export { Model, AdamW, scheduledLr } from './model/index.js';
+export type { Batch as ModelBatch, ModelOptions, StepOptions, LogprobOptions, LogprobResult, LossSpec, CrossEntropyLoss, GrpoLoss, LossAggregation, KlEstimator, StepResult, StepStats, AdamWConfig, StepInfo, LrSchedule } from './model/index.js';
 export { loadTokenizer, Tokenizer, DecodeStream } from './tokenizer/index.js';
 export type { EncodeOptions, DecodeOptions, ChatMessage, ChatTemplateOptions } from './tokenizer/index.js';
 export { loadDataset, Dataset, templates } from './data/index.js';

@@ -4,6 +4,7 @@
 import type { DType } from '../lib/dtype.js';
 import type { TrainOps } from './ops/train.js';
 import type { LayerOps } from './ops/layers.js';
+import type { NativeQwen2ModelClass } from './model.js';
 
 /** Typed array returned by Tensor.toArray(), by dtype (bf16/f16 widen to f32). */
 export type ArrayFor<D extends DType> = D extends 'i32'
@@ -98,5 +99,6 @@ export interface NativeBinding {
   empty(shape: readonly number[], dtype?: DType, device?: string): NativeTensor;
   zeros(shape: readonly number[], dtype?: DType, device?: string): NativeTensor;
   synchronize(device?: string): void;
-  ops: NativeOps;
+  /** The op families; also the native Qwen2 model class (model_wrap.cc registers through the ops hook). */
+  ops: NativeOps & { Qwen2Model: NativeQwen2ModelClass };
 }

@@ -1,0 +1,102 @@
+// The native Qwen2 model (native/napi/model_wrap.cc), registered as
+// torl.ops.Qwen2Model. lib/model/model.ts wraps it as the public `Model`.
+import type { NativeTensor } from './native.js';
+
+/** The ModelConfig fields the native model reads (lib/model/config.ts supplies them). */
+export interface NativeModelConfig {
+  hiddenSize: number;
+  intermediateSize: number;
+  numHiddenLayers: number;
+  numAttentionHeads: number;
+  numKeyValueHeads: number;
+  headDim: number;
+  vocabSize: number;
+  maxPositionEmbeddings: number;
+  ropeTheta: number;
+  rmsNormEps: number;
+  tieWordEmbeddings: boolean;
+}
+
+/** A packed batch as host tensors: tokens, positions, targets [T] i32 (targets in range), cuSeqlens [B + 1] i32, mask [T] f32. */
+export interface NativeBatch {
+  tokens: NativeTensor;
+  positions: NativeTensor;
+  cuSeqlens: NativeTensor;
+  targets: NativeTensor;
+  mask: NativeTensor;
+}
+
+/** How a call splits the batch and what it saves. */
+export interface NativeStepOptions {
+  /** Micro-batches of whole sequences of at most this many tokens (0 = one). */
+  microBatchTokens?: number;
+  /** Gradient checkpointing: keep each layer's input only, recompute the rest in backward. */
+  recompute?: boolean;
+}
+
+export interface NativeLogprobs {
+  /** [T] f32 */
+  logprob: NativeTensor;
+  /** [T] f32 */
+  entropy: NativeTensor;
+  microBatches: number;
+  peakActivationBytes: number;
+}
+
+/** The loss of forwardBackward. GRPO per-token inputs are host f32 [T]; klType 0 k1, 1 k2, 2 k3; aggregation 0 token-mean, 1 seq-mean-token-sum, 2 seq-mean-token-mean. */
+export interface NativeLossSpec extends NativeStepOptions {
+  kind: 'crossEntropy' | 'grpo';
+  temperature?: number;
+  oldLogprobs?: NativeTensor;
+  advantages?: NativeTensor;
+  refLogprobs?: NativeTensor;
+  clipLow?: number;
+  clipHigh?: number;
+  dualClip?: boolean;
+  clipRatioC?: number;
+  klCoef?: number;
+  klType?: 0 | 1 | 2;
+  entropyCoef?: number;
+  aggregation?: 0 | 1 | 2;
+}
+
+export interface NativeStepResult {
+  loss: number;
+  /** Σ mask over the batch */
+  tokens: number;
+  pgLoss: number;
+  klLoss: number;
+  entropyLoss: number;
+  clipFraction: number;
+  clipFractionLower: number;
+  approxKl: number;
+  klMean: number;
+  entropyMean: number;
+  ratioMean: number;
+  ratioMax: number;
+  microBatches: number;
+  peakActivationBytes: number;
+}
+
+/** One Qwen2 model in native memory (weights, gradients, activations). */
+export interface NativeQwen2Model {
+  readonly device: string;
+  readonly dtype: 'f32' | 'bf16';
+  /** Every parameter the config implies (our names), in checkpoint order. */
+  specs(): { name: string; shape: number[] }[];
+  /** Stores a copy of `tensor` (any float dtype/device) converted to the model's dtype and device. */
+  setWeight(name: string, tensor: NativeTensor): void;
+  /** The live weight: shares the model's memory (updates show through). */
+  weight(name: string): NativeTensor;
+  /** Throws naming the first parameter never set. */
+  checkWeights(): void;
+  /** Accumulated f32 gradients by name (absent where none yet). */
+  gradients(): Record<string, NativeTensor>;
+  zeroGrad(): void;
+  logprobs(batch: NativeBatch, options?: NativeStepOptions & { temperature?: number }): Promise<NativeLogprobs>;
+  forwardBackward(batch: NativeBatch, spec: NativeLossSpec): Promise<NativeStepResult>;
+}
+
+export interface NativeQwen2ModelClass {
+  new (config: NativeModelConfig, options?: { device?: string; dtype?: 'f32' | 'bf16' }): NativeQwen2Model;
+}
