@@ -4,6 +4,7 @@
 // and returns its rows; this file prints one table and the JSON line.
 //   npm run bench -- ops [--quick] [family...]
 import { emitJson, printTable, ratio } from './lib/harness.js';
+import { attentionGpuBench } from './ops/attention_gpu.js';
 import { trainBench } from './ops/train.js';
 
 /** One measured op: our throughput beside torch's (absent when the reference could not run). */
@@ -24,6 +25,7 @@ export interface OpBench {
 
 const families: Record<string, (quick: boolean) => OpBench> = {
   train: trainBench,
+  attention_gpu: attentionGpuBench,
 };
 
 const args = process.argv.slice(2);
@@ -42,7 +44,7 @@ for (const [name, run] of Object.entries(families)) {
 }
 
 printTable(
-  'ops: ours beside PyTorch CPU (ratio = our throughput / torch)',
+  'ops: ours beside PyTorch (CPU rows: torch CPU; (cuda) rows: torch on the GPU; ratio = our throughput / torch)',
   ['op', 'shape', 'unit', 'ours', 'torch', 'ratio', 'note'],
   rows.map((r) => [r.op, r.shape, r.unit, r.ours, r.torch ?? 'n/a', ratio(r.ours, r.torch), r.note ?? '']),
 );
