@@ -8,6 +8,20 @@ export { Tensor, tensor, zeros, empty, fromBytes } from './tensor.js';
 export type { TensorOptions } from './tensor.js';
 export { ops } from './ops/index.js';
 export type { Ops, LinearGrads } from './ops/index.js';
+export type {
+  AdamWOptions,
+  CrossEntropyResult,
+  GrpoAdvantagesOptions,
+  GrpoLossOptions,
+  GrpoLossResult,
+  KlType,
+  LmHeadGrads,
+  LmHeadLogprobResult,
+  LossAggregation,
+  PerRow,
+  SampleOptions,
+  SampleResult,
+} from './ops/index.js';
 export * as reward from './reward/index.js';
 export { loadConfig, writeConfig, parseConfig, qwen2Config, readSafetensors, writeSafetensors, readModelWeights, hfToOurs, oursToHf, expectedParameters, createRandomCheckpoint } from './model/index.js';
 export type { ModelConfig, TorchDType, HostTensor, TensorEntry, SafetensorsCheckpoint, WriteSafetensorsOptions, ParamSpec, RandomCheckpointOptions } from './model/index.js';
