@@ -17,7 +17,6 @@ export type {
   KlType,
   LmHeadGrads,
   LmHeadLogprobResult,
-  LossAggregation,
   PerRow,
   SampleOptions,
   SampleResult,
