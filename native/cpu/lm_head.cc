@@ -40,6 +40,27 @@ void logits_tile(const Tensor& hidden, const Tensor& weight, int64_t t0, int64_t
   gemm(g);
 }
 
+// For each chunk of the vocabulary (outer) and each tile of tokens (inner):
+// writes the tile's logits / temperature into z [rows, cols] and calls
+// fn(j0, cols, t0, rows). z is the caller's [min(T, T_TILE), min(V, CHUNK)] scratch.
+template <typename Fn>
+void for_each_logits_tile(const Tensor& hidden, const Tensor& weight, float alpha, float* z, Fn&& fn) {
+  const int64_t T = hidden.dim(0), V = weight.dim(0);
+  const int64_t Tt = std::min(T, T_TILE), C = std::min(V, CHUNK);
+  for (int64_t j0 = 0; j0 < V; j0 += C) {
+    const int64_t cols = std::min(C, V - j0);
+    for (int64_t t0 = 0; t0 < T; t0 += Tt) {
+      const int64_t rows = std::min(Tt, T - t0);
+      logits_tile(hidden, weight, t0, rows, j0, cols, alpha, z);
+      fn(j0, cols, t0, rows);
+    }
+  }
+}
+
+Tensor tile_scratch(const Tensor& hidden, const Tensor& weight) {
+  return empty({std::min(hidden.dim(0), T_TILE), std::min(weight.dim(0), CHUNK)}, DType::F32, Device{});
+}
+
 // Running softmax statistics of one row: max m, s = Σ e^{z−m}, a = Σ e^{z−m}(z − m).
 struct RowStats {
   double m = -INFINITY, s = 0, a = 0;
@@ -60,31 +81,25 @@ struct RowStats {
 
 LmHeadOut lm_head_logprob_forward(const Tensor& hidden, const Tensor& weight, const Tensor& targets,
                                   double temperature) {
-  const int64_t T = hidden.dim(0), V = weight.dim(0);
-  const int64_t Tt = std::min(T, T_TILE), C = std::min(V, CHUNK);
+  const int64_t T = hidden.dim(0);
   const SoftmaxKernels& K = softmax_kernels();
-  const float alpha = static_cast<float>(1.0 / temperature);
   const int32_t* ids = targets.ptr<int32_t>();
-  Tensor scratch = empty({Tt, C}, DType::F32, Device{});
+  Tensor scratch = tile_scratch(hidden, weight);
   float* z = scratch.ptr<float>();
   std::vector<RowStats> st(T);
   std::vector<float> zt(T);
-  for (int64_t j0 = 0; j0 < V; j0 += C) {
-    const int64_t cols = std::min(C, V - j0);
-    for (int64_t t0 = 0; t0 < T; t0 += Tt) {
-      const int64_t rows = std::min(Tt, T - t0);
-      logits_tile(hidden, weight, t0, rows, j0, cols, alpha, z);
-      parallel_for(rows, [&](int64_t r, int) {
-        const float* zr = z + r * cols;
-        const int64_t t = t0 + r;
-        const float mc = K.row_max(zr, cols);
-        float sc, ac;
-        K.exp_stats(zr, cols, mc, &sc, &ac);
-        st[t].merge(mc, sc, ac);
-        if (ids[t] >= j0 && ids[t] < j0 + cols) zt[t] = zr[ids[t] - j0];
-      });
-    }
-  }
+  for_each_logits_tile(hidden, weight, static_cast<float>(1.0 / temperature), z,
+                       [&](int64_t j0, int64_t cols, int64_t t0, int64_t rows) {
+    parallel_for(rows, [&](int64_t r, int) {
+      const float* zr = z + r * cols;
+      const int64_t t = t0 + r;
+      const float mc = K.row_max(zr, cols);
+      float sc, ac;
+      K.exp_stats(zr, cols, mc, &sc, &ac);
+      st[t].merge(mc, sc, ac);
+      if (ids[t] >= j0 && ids[t] < j0 + cols) zt[t] = zr[ids[t] - j0];
+    });
+  });
   LmHeadOut out;
   out.logprob = empty({T}, DType::F32, Device{});
   out.entropy = empty({T}, DType::F32, Device{});
@@ -104,7 +119,6 @@ LmHeadGrads lm_head_logprob_backward(const Tensor* dlogprob, const Tensor* dentr
                                      const Tensor& weight, const Tensor& targets, const Tensor& lse,
                                      const Tensor& entropy, double temperature) {
   const int64_t T = hidden.dim(0), D = hidden.dim(1), V = weight.dim(0);
-  const int64_t Tt = std::min(T, T_TILE), C = std::min(V, CHUNK);
   const SoftmaxKernels& K = softmax_kernels();
   const float scale = static_cast<float>(1.0 / temperature);
   const int32_t* ids = targets.ptr<int32_t>();
@@ -113,39 +127,34 @@ LmHeadGrads lm_head_logprob_backward(const Tensor* dlogprob, const Tensor* dentr
   const float *L = lse.ptr<float>(), *H = entropy.ptr<float>();
   LmHeadGrads out;
   out.dhidden = zeros({T, D}, DType::F32, Device{});
-  out.dweight = zeros({V, D}, DType::F32, Device{});
-  Tensor scratch = empty({Tt, C}, DType::F32, Device{});
+  out.dweight = empty({V, D}, DType::F32, Device{});  // the first token tile writes it (beta 0)
+  Tensor scratch = tile_scratch(hidden, weight);
   float* z = scratch.ptr<float>();
-  for (int64_t j0 = 0; j0 < V; j0 += C) {
-    const int64_t cols = std::min(C, V - j0);
-    for (int64_t t0 = 0; t0 < T; t0 += Tt) {
-      const int64_t rows = std::min(Tt, T - t0);
-      logits_tile(hidden, weight, t0, rows, j0, cols, scale, z);
-      // d logits = scale · d z, with d z = gl (δ − p) − gh p (log p + H), log p = z − lse.
-      parallel_for(rows, [&](int64_t r, int) {
-        const int64_t t = t0 + r;
-        const float g = gl ? gl[t] : 0.f, e = gh ? gh[t] : 0.f;
-        float* zr = z + r * cols;
-        K.softmax_grad(zr, cols, L[t], -scale * (g + e * H[t]), -scale * e);
-        if (ids[t] >= j0 && ids[t] < j0 + cols) zr[ids[t] - j0] += scale * g;
-      });
-      GemmArgs dh;  // dhidden[t0 : t0 + rows] += dlogits · weight[j0 : j0 + cols]
-      dh.m = rows; dh.n = D; dh.k = cols;
-      dh.beta = 1.f;
-      dh.a = z; dh.lda = cols;
-      dh.b = row_ptr(weight, j0); dh.b_dtype = weight.dtype; dh.ldb = D;
-      dh.c = out.dhidden.ptr<float>() + t0 * D; dh.ldc = D;
-      gemm(dh);
-      GemmArgs dw;  // dweight[j0 : j0 + cols] += dlogitsᵀ · hidden[t0 : t0 + rows]
-      dw.trans_a = true;
-      dw.m = cols; dw.n = D; dw.k = rows;
-      dw.beta = t0 == 0 ? 0.f : 1.f;
-      dw.a = z; dw.lda = cols;
-      dw.b = row_ptr(hidden, t0); dw.b_dtype = hidden.dtype; dw.ldb = D;
-      dw.c = out.dweight.ptr<float>() + j0 * D; dw.ldc = D;
-      gemm(dw);
-    }
-  }
+  for_each_logits_tile(hidden, weight, scale, z, [&](int64_t j0, int64_t cols, int64_t t0, int64_t rows) {
+    // d logits = scale · d z, with d z = gl (δ − p) − gh p (log p + H), log p = z − lse.
+    parallel_for(rows, [&](int64_t r, int) {
+      const int64_t t = t0 + r;
+      const float g = gl ? gl[t] : 0.f, e = gh ? gh[t] : 0.f;
+      float* zr = z + r * cols;
+      K.softmax_grad(zr, cols, L[t], -scale * (g + e * H[t]), -scale * e);
+      if (ids[t] >= j0 && ids[t] < j0 + cols) zr[ids[t] - j0] += scale * g;
+    });
+    GemmArgs dh;  // dhidden[t0 : t0 + rows] += dlogits · weight[j0 : j0 + cols]
+    dh.m = rows; dh.n = D; dh.k = cols;
+    dh.beta = 1.f;
+    dh.a = z; dh.lda = cols;
+    dh.b = row_ptr(weight, j0); dh.b_dtype = weight.dtype; dh.ldb = D;
+    dh.c = out.dhidden.ptr<float>() + t0 * D; dh.ldc = D;
+    gemm(dh);
+    GemmArgs dw;  // dweight[j0 : j0 + cols] (+)= dlogitsᵀ · hidden[t0 : t0 + rows]
+    dw.trans_a = true;
+    dw.m = cols; dw.n = D; dw.k = rows;
+    dw.beta = t0 == 0 ? 0.f : 1.f;
+    dw.a = z; dw.lda = cols;
+    dw.b = row_ptr(hidden, t0); dw.b_dtype = hidden.dtype; dw.ldb = D;
+    dw.c = out.dweight.ptr<float>() + j0 * D; dw.ldc = D;
+    gemm(dw);
+  });
   out.scratch_bytes = static_cast<int64_t>(scratch.nbytes());
   return out;
 }
