@@ -3,10 +3,12 @@
 // the pool (longest first) and hands each thread its workspace; the tile
 // math is in attention_kernels.inc.
 //   forward:  one item per (sequence, query head, query tile)
-//   backward: one item per (sequence, query head): it owns that head's dq rows
-//             outright and writes its own dk/dv partial, so nothing races;
-//             the partials of the heads sharing a KV head are summed after, in
-//             head order (deterministic).
+//   backward: one item per (sequence, KV head, group of its query heads): it
+//             owns those heads' dq rows outright and sums their dk/dv in its
+//             own buffers, so nothing races. The query heads of a KV head are
+//             split into groups only when there are too few items to keep
+//             every thread busy; the groups' partial dk/dv are then summed
+//             after, in group order (deterministic).
 #include "torl/attention.h"
 
 #include <algorithm>
@@ -51,14 +53,17 @@ int64_t transposed_stride(int64_t T) {
   return ld;
 }
 
-// Rows [i0, i1) of query head h in the sequence starting at s0 (the backward
-// takes whole sequences: i0 = s0).
-struct Item {
+// Forward: rows [i0, i1) of query head h in the sequence starting at s0.
+struct FwdItem {
   int64_t cost, s0, i0, i1, h;
+};
+// Backward: the sequence [s0, s1) for query heads [h0, h0 + nh), dk/dv into `slot`.
+struct BwdItem {
+  int64_t cost, s0, s1, h0, nh, slot;
 };
 
 // Runs fn(item, workspace) for every item, costliest first.
-template <typename Fn>
+template <typename Item, typename Fn>
 void run_items(std::vector<Item>& items, int64_t ws_floats, Fn&& fn) {
   std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.cost > b.cost; });
   std::vector<float> ws(static_cast<size_t>(num_threads() * ws_floats));
@@ -96,14 +101,14 @@ static AttentionOut attention_forward(const Tensor& q, const Tensor& k, const Te
   in.p.out = out.ptr<float>();
   in.p.lse = res.lse.ptr<float>();
   const int32_t* cu = cu_seqlens.ptr<int32_t>();
-  std::vector<Item> items;
+  std::vector<FwdItem> items;
   for (int64_t b = 0; b + 1 < cu_seqlens.dim(0); ++b)
     for (int64_t i0 = cu[b]; i0 < cu[b + 1]; i0 += kAttnTile) {
       const int64_t i1 = std::min<int64_t>(cu[b + 1], i0 + kAttnTile);
       for (int64_t h = 0; h < Hq; ++h) items.push_back({(i1 - i0) * (i1 - cu[b]), cu[b], i0, i1, h});
     }
   const AttnKernels& ks = kernels_for(Dh);
-  run_items(items, attn_forward_ws(Dh), [&](const Item& it, float* ws) {
+  run_items(items, attn_forward_ws(Dh), [&](const FwdItem& it, float* ws) {
     ks.forward(in.p, it.s0, it.i0, it.i1, it.h, ws);
   });
   res.out = cast_to(std::move(out), q.dtype);
@@ -141,32 +146,41 @@ static AttentionGrads attention_backward(const Tensor& dout_in, const Tensor& q,
   }
   p.delta = delta.ptr<float>();
 
-  AttentionGrads g;
-  Tensor dq = zeros({T, Hq, Dh}, DType::F32, Device{});
-  Tensor dk = empty_f32({T, Hkv, Dh}), dv = empty_f32({T, Hkv, Dh});
-  // With shared KV heads each query head writes its own [T, Dh] partial.
-  const bool shared = p.group > 1;
-  Tensor dk_part = shared ? empty_f32({Hq, T, Dh}) : Tensor{};
-  Tensor dv_part = shared ? empty_f32({Hq, T, Dh}) : Tensor{};
-  p.dq = dq.ptr<float>();
-  p.dk = shared ? dk_part.ptr<float>() : dk.ptr<float>();
-  p.dv = shared ? dv_part.ptr<float>() : dv.ptr<float>();
-  p.ld_dkv = shared ? Dh : Hkv * Dh;
-  p.hs_dkv = shared ? T * Dh : Dh;
-
   const int32_t* cu = cu_seqlens.ptr<int32_t>();
-  std::vector<Item> items;
+  int64_t seqs = 0;
+  for (int64_t b = 0; b + 1 < cu_seqlens.dim(0); ++b) seqs += cu[b + 1] > cu[b];
+  // The fewest groups per KV head (a divisor of the group size) that give two items per thread.
+  const int64_t G = p.group;
+  int64_t parts = 1;
+  for (int64_t d = 1; d <= G; ++d)
+    if (G % d == 0) {
+      parts = d;
+      if (seqs * Hkv * d >= 2 * num_threads()) break;
+    }
+  Tensor dq = empty_f32({T, Hq, Dh});
+  Tensor dk = empty_f32({T, Hkv, Dh}), dv = empty_f32({T, Hkv, Dh});
+  Tensor dk_part = parts > 1 ? empty_f32({Hkv * parts, T, Dh}) : Tensor{};
+  Tensor dv_part = parts > 1 ? empty_f32({Hkv * parts, T, Dh}) : Tensor{};
+  p.dq = dq.ptr<float>();
+  p.dk = parts > 1 ? dk_part.ptr<float>() : dk.ptr<float>();
+  p.dv = parts > 1 ? dv_part.ptr<float>() : dv.ptr<float>();
+  p.ld_dkv = parts > 1 ? Dh : Hkv * Dh;
+  p.hs_dkv = parts > 1 ? T * Dh : Dh;
+
+  std::vector<BwdItem> items;
+  const int64_t nh = G / parts;
   for (int64_t b = 0; b + 1 < cu_seqlens.dim(0); ++b) {
     const int64_t len = cu[b + 1] - cu[b];
     if (len > 0)
-      for (int64_t h = 0; h < Hq; ++h) items.push_back({len * len, cu[b], cu[b], cu[b + 1], h});
+      for (int64_t slot = 0; slot < Hkv * parts; ++slot)
+        items.push_back({len * len * nh, cu[b], cu[b + 1], slot * nh, nh, slot});
   }
   const AttnKernels& ks = kernels_for(Dh);
-  run_items(items, attn_backward_ws(Dh), [&](const Item& it, float* ws) {
-    ks.backward(p, it.s0, it.i1, it.h, ws);
+  run_items(items, attn_backward_ws(Dh), [&](const BwdItem& it, float* ws) {
+    ks.backward(p, it.s0, it.s1, it.h0, it.nh, it.slot, ws);
   });
 
-  if (shared) {
+  if (parts > 1) {
     const float* pk = dk_part.ptr<float>();
     const float* pv = dv_part.ptr<float>();
     float* ok = dk.ptr<float>();
@@ -178,14 +192,15 @@ static AttentionGrads attention_backward(const Tensor& dout_in, const Tensor& q,
           float* dst_v = ov + (t * Hkv + hk) * Dh;
           std::fill(dst_k, dst_k + Dh, 0.f);
           std::fill(dst_v, dst_v + Dh, 0.f);
-          for (int64_t h = hk * p.group; h < (hk + 1) * p.group; ++h)
+          for (int64_t slot = hk * parts; slot < (hk + 1) * parts; ++slot)
             for (int64_t d = 0; d < Dh; ++d) {
-              dst_k[d] += pk[(h * T + t) * Dh + d];
-              dst_v[d] += pv[(h * T + t) * Dh + d];
+              dst_k[d] += pk[(slot * T + t) * Dh + d];
+              dst_v[d] += pv[(slot * T + t) * Dh + d];
             }
         }
     });
   }
+  AttentionGrads g;
   g.dq = cast_to(std::move(dq), q.dtype);
   g.dk = cast_to(std::move(dk), q.dtype);
   g.dv = cast_to(std::move(dv), q.dtype);

@@ -26,8 +26,8 @@ struct AttnProblem {
   // backward
   const float* dout = nullptr;   // [T, Hq, Dh]
   const float* delta = nullptr;  // [Hq, T]: rowsum(dout ∘ out)
-  float* dq = nullptr;           // [T, Hq, Dh], zeroed, accumulated
-  // dk/dv rows of query head h: dk + t·ld_dkv + h·hs_dkv (written once each)
+  float* dq = nullptr;           // [T, Hq, Dh]
+  // dk/dv row t of output slot n at dk + t·ld_dkv + n·hs_dkv (each written once)
   float* dk = nullptr;  float* dv = nullptr;  int64_t ld_dkv = 0, hs_dkv = 0;
 };
 
@@ -35,8 +35,9 @@ struct AttnKernels {
   int vw;  // floats per vector: Dh must be a multiple of it
   // out and lse for rows [i0, i1) of query head h, in the sequence starting at s0.
   void (*forward)(const AttnProblem& p, int64_t s0, int64_t i0, int64_t i1, int64_t h, float* ws);
-  // The sequence [s0, s1) for query head h: adds its rows of dq, writes its dk/dv rows.
-  void (*backward)(const AttnProblem& p, int64_t s0, int64_t s1, int64_t h, float* ws);
+  // The sequence [s0, s1) for query heads [h0, h0 + nh) (one KV head's): writes
+  // their dq rows, and the sum of their dk/dv contributions into slot `slot`.
+  void (*backward)(const AttnProblem& p, int64_t s0, int64_t s1, int64_t h0, int64_t nh, int64_t slot, float* ws);
 };
 
 // Workspace floats per thread.

@@ -1,9 +1,10 @@
 // attention / attentionBackward: packed causal GQA against the float64
 // reference. Sequence length 1; lengths that are not multiples of any tile
 // size (the CPU tiles are 64); very different lengths packed together (1, 37,
-// 200); an empty sequence; the Qwen2.5-1.5B (12/2/128) and 0.5B (14/2/64) head
-// layouts; head sizes that are multiples of 8 but not 16; peaked softmaxes
-// (large logits) and a custom scale; bf16 inputs.
+// 200); an empty sequence; one long sequence (few work items: the backward
+// splits each KV head's query heads into groups); the Qwen2.5-1.5B (12/2/128)
+// and 0.5B (14/2/64) head layouts; head sizes that are multiples of 8 but not
+// 16; peaked softmaxes (large logits) and a custom scale; bf16 inputs.
 import * as torl from '../../../lib/index.js';
 import { attention64, attentionBackward64, type AttnShape } from '../../helpers/layers-ref.js';
 import { randn, rng, roundBf16 } from '../../helpers/reference.js';
@@ -77,6 +78,7 @@ export const attentionCases: OpCase[] = [
   attentionCase({ lens: [70, 9], Hq: 3, Hkv: 3, Dh: 72 }),
   attentionCase({ lens: [129], Hq: 1, Hkv: 1, Dh: 8 }),
   attentionCase({ lens: [5, 0, 7], Hq: 2, Hkv: 2, Dh: 24 }),
+  attentionCase({ lens: [300], Hq: 8, Hkv: 2, Dh: 16 }),
   attentionCase({ lens: [100], Hq: 2, Hkv: 1, Dh: 32, qScale: 8, scale: 0.3 }),
   attentionCase({ lens: [40, 20], Hq: 4, Hkv: 2, Dh: 16, dtype: 'bf16' }),
 ];
