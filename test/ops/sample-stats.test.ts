@@ -4,7 +4,7 @@
 import t from 'tap';
 
 import * as torl from '../../lib/index.js';
-import { randn, rng } from '../helpers/reference.js';
+import { randn, rng, roundBf16 } from '../helpers/reference.js';
 import { sampleDistRef, type SampleRefOptions } from '../helpers/train-ref.js';
 
 /** The chi-square critical value at upper tail 1e-3 (Wilson–Hilferty). */
@@ -75,6 +75,17 @@ t.test('a row draws the same token alone, in a batch and in another position', (
   t.equal((alone.tempLogprob.toArray() as Float32Array)[0], tlp[3], 'row 3 alone: same tempLogprob');
   const again = torl.ops.sample(torl.tensor(logits, [B, V]), opts([...Array(B).keys()]));
   t.same(Array.from(again.ids.toArray() as Int32Array), Array.from(ids), 'same seeds and offsets: same draws');
+  t.end();
+});
+
+t.test('bf16 logits draw as their f32 values do', (t) => {
+  const B = 6, V = 700;
+  const logits = roundBf16(randn(B * V, rng(4)).map((x) => x * 5));
+  const o = { temperature: 0.6, topP: 0.9, topK: [0, 50, 0, 50, 0, 50], seed: 42, offset: [0, 1, 2, 3, 4, 5] };
+  const a = torl.ops.sample(torl.tensor(logits, [B, V]), o);
+  const b = torl.ops.sample(torl.tensor(logits, [B, V], { dtype: 'bf16' }), o);
+  t.same(Array.from(b.ids.toArray() as Int32Array), Array.from(a.ids.toArray() as Int32Array), 'ids');
+  t.same(Array.from(b.tempLogprob.toArray() as Float32Array), Array.from(a.tempLogprob.toArray() as Float32Array), 'tempLogprob');
   t.end();
 });
 

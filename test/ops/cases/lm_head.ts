@@ -30,12 +30,12 @@ const tol = (device: string): Tol => (device === 'cpu' ? { rtol: 2e-5, atol: 2e-
 // entropy gradient p·(log p + H) — near-equal small terms on the top token — passes on.
 const peakedTol = (device: string): Tol => (device === 'cpu' ? { rtol: 2e-5, atol: 5e-4 } : { rtol: 2e-3, atol: 5e-3 });
 
-function lmHeadCase(T: number, D: number, V: number, temperature: number, scale = 1): OpCase {
+function lmHeadCase(T: number, D: number, V: number, temperature: number, scale = 1, inputDType?: 'bf16'): OpCase {
   return {
     op: 'lmHeadLogprob',
-    name: `T=${T} D=${D} V=${V} temperature=${temperature}`,
+    name: `T=${T} D=${D} V=${V} temperature=${temperature}${inputDType ? ' bf16 inputs' : ''}`,
     run(device) {
-      const dtype = floatDType(device);
+      const dtype = inputDType ?? floatDType(device);
       const x = inputs(T, D, V, dtype === 'bf16', scale);
       const H = torl.tensor(x.h, [T, D], { dtype, device }), W = torl.tensor(x.w, [V, D], { dtype, device });
       const I = torl.tensor(x.ids, [T], { device });
@@ -115,6 +115,7 @@ export const lmHeadCases: OpCase[] = [
   lmHeadCase(33, 24, 9000, 1.0),
   lmHeadCase(515, 8, 300, 0.6),
   lmHeadCase(4, 64, 4096, 0.6, 8), // peaked softmax: logits up to ~±100 / 0.6
+  lmHeadCase(6, 32, 4500, 0.6, 1, 'bf16'), // bf16 hidden and weight on every backend (the CPU widens them)
   oneGradCase('dlogprob'),
   oneGradCase('dentropy'),
   crossEntropyCase(12, 16, 5000, 1.0, 'some'),
