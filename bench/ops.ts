@@ -6,6 +6,7 @@
 import { emitJson, printTable, ratio } from './lib/harness.js';
 import { attentionGpuBench } from './ops/attention_gpu.js';
 import { trainBench } from './ops/train.js';
+import { trainGpuBench } from './ops/train_gpu.js';
 
 /** One measured op: our throughput beside torch's (absent when the reference could not run). */
 export interface OpRow {
@@ -26,6 +27,7 @@ export interface OpBench {
 const families: Record<string, (quick: boolean) => OpBench> = {
   train: trainBench,
   attention_gpu: attentionGpuBench,
+  train_gpu: trainGpuBench,
 };
 
 const args = process.argv.slice(2);
