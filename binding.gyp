@@ -7,7 +7,7 @@
     "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL"],
     "cflags!": ["-fno-exceptions"],
     "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
-    "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-fPIC", "-Wno-unused-parameter"]
+    "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-fexceptions", "-fPIC", "-Wno-unused-parameter"]
   },
   "targets": [
     {
