@@ -34,6 +34,9 @@ export interface LmHeadRef {
   /** d loss / d hidden [T, D] and d loss / d weight [V, D] for the given upstream gradients. */
   dhidden: Float64Array;
   dweight: Float64Array;
+  /** Σ_j |dz·w| [T, D] and Σ_t |dz·h| [V, D]: what rounding d z scales with. */
+  dhiddenMag: Float64Array;
+  dweightMag: Float64Array;
 }
 
 /**
@@ -69,16 +72,20 @@ export function lmHeadRef(
     }
   }
   const dhidden = new Float64Array(T * D), dweight = new Float64Array(V * D);
+  const dhiddenMag = new Float64Array(T * D), dweightMag = new Float64Array(V * D);
   for (let t = 0; t < T; t++)
     for (let j = 0; j < V; j++) {
       const g = dz[t * V + j]!;
       if (g === 0) continue;
       for (let d = 0; d < D; d++) {
-        dhidden[t * D + d] = dhidden[t * D + d]! + g * w[j * D + d]!;
-        dweight[j * D + d] = dweight[j * D + d]! + g * h[t * D + d]!;
+        const gw = g * w[j * D + d]!, gh = g * h[t * D + d]!;
+        dhidden[t * D + d] = dhidden[t * D + d]! + gw;
+        dweight[j * D + d] = dweight[j * D + d]! + gh;
+        dhiddenMag[t * D + d] = dhiddenMag[t * D + d]! + Math.abs(gw);
+        dweightMag[j * D + d] = dweightMag[j * D + d]! + Math.abs(gh);
       }
     }
-  return { logprob, entropy, lse, dhidden, dweight };
+  return { logprob, entropy, lse, dhidden, dweight, dhiddenMag, dweightMag };
 }
 
 export type KlType = 'k1' | 'k2' | 'k3';
