@@ -5,6 +5,7 @@
 //   npm run bench -- ops [--quick] [family...]
 import { emitJson, printTable, ratio } from './lib/harness.js';
 import { attentionGpuBench } from './ops/attention_gpu.js';
+import { layersBench } from './ops/layers.js';
 import { trainBench } from './ops/train.js';
 import { trainGpuBench } from './ops/train_gpu.js';
 
@@ -25,6 +26,7 @@ export interface OpBench {
 }
 
 const families: Record<string, (quick: boolean) => OpBench> = {
+  layers: layersBench,
   train: trainBench,
   attention_gpu: attentionGpuBench,
   train_gpu: trainGpuBench,
