@@ -32,10 +32,10 @@ const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
 };
 
 /** Our gradient against the numeric one: |ours − fd| ≤ 1e-4·(|fd| + 1e-2). */
-function check(t: Tap.Test, name: string, ours: torl.Tensor, fd: Float64Array) {
+function check(tt: Pick<typeof t, 'equal'>, name: string, ours: torl.Tensor, fd: Float64Array) {
   const got = ours.toArray() as Float32Array;
   const mag = Array.from(fd, (v) => Math.abs(v) + 1e-2);
-  t.equal(compare(got, fd, mag, 1e-4, 0), null, name);
+  tt.equal(compare(got, fd, mag, 1e-4, 0), null, name);
 }
 
 const f32 = (a: Float32Array, shape: number[]) => torl.tensor(a, shape);
