@@ -81,6 +81,14 @@ run_tests() {  # $1 = label, rest = env assignments
 run_tests cublaslt TORL_CUDA_GEMM=auto
 run_tests own-gemm TORL_CUDA_GEMM=own
 
+# --- the Qwen2 runner beside transformers (issue 8; scripts/gpu/compare_hf.py) ---
+if python3 -c "import transformers" 2>/dev/null; then
+  log ""
+  log "## model runner vs transformers"
+  python3 scripts/gpu/compare_hf.py > "$RESULTS/compare-hf.txt" 2>&1 || status=1
+  cat "$RESULTS/compare-hf.txt" >> "$SUMMARY"
+fi
+
 # --- benchmarks --------------------------------------------------------------
 for b in $(cd "$BUNDLE" && ls bench/*.mjs 2>/dev/null); do
   name=$(basename "$b" .mjs)
