@@ -10,23 +10,19 @@
 # Reads JSON on stdin; prints one JSON line of median seconds per forward+backward.
 import json
 import math
+import statistics
 import sys
-import time
+import timeit
 
 import torch
 import torch.nn.functional as F
 
 
-def timeit(fn, reps, warmup):
+
+def median_seconds(fn, reps, warmup):
     for _ in range(warmup):
         fn()
-    ts = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    ts.sort()
-    return ts[len(ts) // 2]
+    return statistics.median(timeit.repeat(fn, number=1, repeat=reps))
 
 
 def leaf(*shape):
@@ -42,7 +38,7 @@ def rmsnorm(T, D, reps):
         y = s * torch.rsqrt(s.pow(2).mean(-1, keepdim=True) + 1e-6) * w
         torch.autograd.backward([y, s], [dy, dres])
 
-    return timeit(step, reps, 1)
+    return median_seconds(step, reps, 1)
 
 
 def rotate_half(x):
@@ -64,7 +60,7 @@ def rope(T, Hq, Hkv, Dh, lens, theta, reps):
         ko = k * cos + rotate_half(k) * sin
         torch.autograd.backward([qo, ko], [dq, dk])
 
-    return timeit(step, reps, 1)
+    return median_seconds(step, reps, 1)
 
 
 def swiglu(T, Fw, reps):
@@ -74,7 +70,7 @@ def swiglu(T, Fw, reps):
     def step():
         (F.silu(g) * u).backward(dy)
 
-    return timeit(step, reps, 1)
+    return median_seconds(step, reps, 1)
 
 
 def attention(B, L, Hq, Hkv, Dh, reps):
@@ -89,7 +85,7 @@ def attention(B, L, Hq, Hkv, Dh, reps):
         (p @ vv).backward(dout)
 
     # one untimed run would double the (slow) reference: time the first
-    return timeit(step, reps, 0)
+    return median_seconds(step, reps, 0)
 
 
 cfg = json.load(sys.stdin)

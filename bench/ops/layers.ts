@@ -16,17 +16,6 @@ import type { OpBench, OpRow } from '../ops.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** n values in [-1, 1) from a fast LCG (benchmark data, not statistics). */
-function fill(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = s / 2 ** 31 - 1;
-  }
-  return a;
-}
-
 interface Attn {
   B: number;
   L: number;
@@ -54,7 +43,8 @@ export function layersBench(quick: boolean): OpBench {
     ...(quick ? [] : [{ B: 1, L: 2048, Hq: 12, Hkv: 2, Dh: 128 }, { B: 1, L: 2048, Hq: 14, Hkv: 2, Dh: 64 }]),
   ];
   const reps = quick ? 2 : 3;
-  const t = (shape: number[], seed: number) => torl.tensor(fill(shape.reduce((a, b) => a * b, 1), seed), shape);
+  const t = (shape: number[]) =>
+    torl.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => Math.random() * 2 - 1), shape);
   const opts = { minReps: reps, minSeconds: quick ? 0 : 0.5, warmup: 1 };
 
   console.error(`bench/ops layers: PyTorch reference (${attn.length} attention shapes; its naive attention is slow) ...`);
@@ -66,7 +56,7 @@ export function layersBench(quick: boolean): OpBench {
   console.error('bench/ops layers: ours ...');
 
   // rmsnorm with the residual add, then its backward with the residual-stream gradient.
-  const x = t([T, D], 1), r = t([T, D], 2), w = t([D], 3), dy = t([T, D], 4), dres = t([T, D], 5);
+  const x = t([T, D]), r = t([T, D]), w = t([D]), dy = t([T, D]), dres = t([T, D]);
   const norm = time(() => {
     const f = torl.ops.rmsnorm(x, w, r);
     torl.ops.rmsnormBackward(dy, f.s!, w, f.rstd, dres);
@@ -75,7 +65,7 @@ export function layersBench(quick: boolean): OpBench {
 
   // rope on q and k, forward and backward (out of place).
   const { Hq, Hkv, Dh } = ropeCfg;
-  const q = t([T, Hq, Dh], 6), k = t([T, Hkv, Dh], 7), dq = t([T, Hq, Dh], 8), dk = t([T, Hkv, Dh], 9);
+  const q = t([T, Hq, Dh]), k = t([T, Hkv, Dh]), dq = t([T, Hq, Dh]), dk = t([T, Hkv, Dh]);
   const pos = torl.tensor(Int32Array.from(ropeCfg.lens.flatMap((n) => Array.from({ length: n }, (_, i) => i))), [T]);
   const rope = time(() => {
     torl.ops.rope(q, k, pos);
@@ -84,7 +74,7 @@ export function layersBench(quick: boolean): OpBench {
   const ropeBytes = 4 * T * (Hq + Hkv) * Dh * 4; // read + write, both directions
 
   // swiglu over the MLP width.
-  const g = t([T, F], 10), u = t([T, F], 11), dys = t([T, F], 12);
+  const g = t([T, F]), u = t([T, F]), dys = t([T, F]);
   const swi = time(() => {
     torl.ops.swiglu(g, u);
     torl.ops.swigluBackward(dys, g, u);
@@ -99,8 +89,8 @@ export function layersBench(quick: boolean): OpBench {
 
   attn.forEach((a, i) => {
     const Tn = a.B * a.L;
-    const Q = t([Tn, a.Hq, a.Dh], 20), K = t([Tn, a.Hkv, a.Dh], 21), V = t([Tn, a.Hkv, a.Dh], 22);
-    const dO = t([Tn, a.Hq, a.Dh], 23);
+    const Q = t([Tn, a.Hq, a.Dh]), K = t([Tn, a.Hkv, a.Dh]), V = t([Tn, a.Hkv, a.Dh]);
+    const dO = t([Tn, a.Hq, a.Dh]);
     const cu = torl.tensor(Int32Array.from({ length: a.B + 1 }, (_, b) => b * a.L), [a.B + 1]);
     const run = time(() => {
       const f = torl.ops.attention(Q, K, V, cu);
