@@ -14,7 +14,7 @@ import type { OpBench, OpRow } from '../ops.js';
 const here = dirname(fileURLToPath(import.meta.url));
 
 /** n values in [-scale, scale) from a fast LCG (benchmark data, not statistics). */
-function fill(n: number, scale: number, seed: number): Float32Array {
+export function fill(n: number, scale: number, seed: number): Float32Array {
   const a = new Float32Array(n);
   let s = seed >>> 0;
   for (let i = 0; i < n; i++) {

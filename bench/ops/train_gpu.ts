@@ -19,20 +19,10 @@ import { fileURLToPath } from 'node:url';
 import * as torl from '../../lib/index.js';
 import { printTable, runPython, time } from '../lib/harness.js';
 import type { OpBench, OpRow } from '../ops.js';
+import { fill } from './train.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const GB = 1e9;
-
-/** n values in [-scale, scale) from a fast LCG (benchmark data, not statistics). */
-function fill(n: number, scale: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = (s / 2 ** 31 - 1) * scale;
-  }
-  return a;
-}
 
 interface TorchOut {
   torch: string;

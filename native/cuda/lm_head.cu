@@ -162,6 +162,10 @@ struct Operands {
     h = same ? hidden : cast(hidden, DType::F32);
     w = same ? weight : cast(weight, DType::F32);
   }
+  // The bytes of the casts made (scratch of the call).
+  int64_t cast_bytes(const Tensor& hidden, const Tensor& weight) const {
+    return static_cast<int64_t>((h.data() != hidden.data() ? h.nbytes() : 0) + (w.data() != weight.data() ? w.nbytes() : 0));
+  }
 };
 
 // The tiling of one call.
@@ -189,6 +193,13 @@ void logits(const Operands& x, const Tiles& tl, int64_t t0, int64_t rows, int64_
   gemm(g, nullptr, dev);
 }
 
+// For each chunk of the vocabulary (outer) and each tile of tokens (inner): fn(j0, cols, t0, rows).
+template <typename Fn>
+void for_each_tile(const Tiles& tl, Fn&& fn) {
+  for (int64_t j0 = 0; j0 < tl.V; j0 += CHUNK)
+    for (int64_t t0 = 0; t0 < tl.T; t0 += tl.rows) fn(j0, std::min(CHUNK, tl.V - j0), t0, std::min(tl.rows, tl.T - t0));
+}
+
 LmHeadOut forward(const Tensor& hidden, const Tensor& weight, const Tensor& targets, double temperature) {
   const int dev = hidden.device().index;
   set_device(dev);
@@ -204,24 +215,19 @@ LmHeadOut forward(const Tensor& hidden, const Tensor& weight, const Tensor& targ
   Tensor st = zeros({tl.T, 3}, DType::I64, hidden.device());  // Stats: 3 f64 per token (zero: empty)
   Tensor zt = empty({tl.T}, DType::F32, hidden.device());
   const float alpha = static_cast<float>(1.0 / temperature);
-  for (int64_t j0 = 0; j0 < tl.V; j0 += CHUNK) {
-    const int64_t cols = std::min(CHUNK, tl.V - j0);
-    for (int64_t t0 = 0; t0 < tl.T; t0 += tl.rows) {
-      const int64_t rows = std::min(tl.rows, tl.T - t0);
-      logits(x, tl, t0, rows, j0, cols, alpha, scratch.ptr<float>(), dev);
-      lm_head_forward<<<static_cast<unsigned>(rows), STATS_THREADS, 0, s>>>(
-          scratch.ptr<float>(), tl.ldz, cols, t0, j0, targets.ptr<int32_t>(), static_cast<Stats*>(st.data()),
-          zt.ptr<float>());
-      TORL_CUDA_LAUNCHED("lm_head_forward");
-    }
-  }
+  for_each_tile(tl, [&](int64_t j0, int64_t cols, int64_t t0, int64_t rows) {
+    logits(x, tl, t0, rows, j0, cols, alpha, scratch.ptr<float>(), dev);
+    lm_head_forward<<<static_cast<unsigned>(rows), STATS_THREADS, 0, s>>>(
+        scratch.ptr<float>(), tl.ldz, cols, t0, j0, targets.ptr<int32_t>(), static_cast<Stats*>(st.data()),
+        zt.ptr<float>());
+    TORL_CUDA_LAUNCHED("lm_head_forward");
+  });
   lm_head_forward_finish<<<static_cast<unsigned>((tl.T + 255) / 256), 256, 0, s>>>(
       static_cast<const Stats*>(st.data()), zt.ptr<float>(), out.logprob.ptr<float>(), out.entropy.ptr<float>(),
       out.lse.ptr<float>(), tl.T);
   TORL_CUDA_LAUNCHED("lm_head_forward_finish");
   out.scratch_bytes = static_cast<int64_t>(scratch.nbytes() + st.nbytes() + zt.nbytes());
-  if (x.h.data() != hidden.data()) out.scratch_bytes += static_cast<int64_t>(x.h.nbytes());
-  if (x.w.data() != weight.data()) out.scratch_bytes += static_cast<int64_t>(x.w.nbytes());
+  out.scratch_bytes += x.cast_bytes(hidden, weight);
   return out;
 }
 
@@ -241,36 +247,31 @@ LmHeadGrads backward(const Tensor* dlogprob, const Tensor* dentropy, const Tenso
   Tensor dz = bf16 ? empty({tl.rows, tl.ldz}, DType::BF16, hidden.device()) : scratch;
   const float scale = static_cast<float>(1.0 / temperature);
   const bool vec = aligned16({scratch.data(), dz.data()});
-  for (int64_t j0 = 0; j0 < tl.V; j0 += CHUNK) {
-    const int64_t cols = std::min(CHUNK, tl.V - j0);
-    for (int64_t t0 = 0; t0 < tl.T; t0 += tl.rows) {
-      const int64_t rows = std::min(tl.rows, tl.T - t0);
-      logits(x, tl, t0, rows, j0, cols, scale, scratch.ptr<float>(), dev);
-      lm_head_backward<<<static_cast<unsigned>(rows), 256, 0, s>>>(
-          scratch.ptr<float>(), cuda::out(dz), tl.ldz, cols, t0, j0, targets.ptr<int32_t>(), lse.ptr<float>(),
-          entropy.ptr<float>(), dlogprob ? dlogprob->ptr<float>() : nullptr,
-          dentropy ? dentropy->ptr<float>() : nullptr, scale, vec);
-      TORL_CUDA_LAUNCHED("lm_head_backward");
-      GemmArgs dh;  // dhidden[t0 : t0 + rows] += dz · w[j0 : j0 + cols]
-      dh.m = rows; dh.n = tl.D; dh.k = cols;
-      dh.beta = 1.f;
-      dh.a = dz.data(); dh.a_dtype = dz.dtype; dh.lda = tl.ldz;
-      dh.b = row_ptr(x.w, j0); dh.b_dtype = x.w.dtype; dh.ldb = tl.D;
-      dh.c = out.dhidden.ptr<float>() + t0 * tl.D; dh.c_dtype = DType::F32; dh.ldc = tl.D;
-      gemm(dh, nullptr, dev);
-      GemmArgs dw;  // dweight[j0 : j0 + cols] += dzᵀ · hidden[t0 : t0 + rows]
-      dw.trans_a = true;
-      dw.m = cols; dw.n = tl.D; dw.k = rows;
-      dw.beta = 1.f;
-      dw.a = dz.data(); dw.a_dtype = dz.dtype; dw.lda = tl.ldz;
-      dw.b = row_ptr(x.h, t0); dw.b_dtype = x.h.dtype; dw.ldb = tl.D;
-      dw.c = out.dweight.ptr<float>() + j0 * tl.D; dw.c_dtype = DType::F32; dw.ldc = tl.D;
-      gemm(dw, nullptr, dev);
-    }
-  }
+  for_each_tile(tl, [&](int64_t j0, int64_t cols, int64_t t0, int64_t rows) {
+    logits(x, tl, t0, rows, j0, cols, scale, scratch.ptr<float>(), dev);
+    lm_head_backward<<<static_cast<unsigned>(rows), 256, 0, s>>>(
+        scratch.ptr<float>(), cuda::out(dz), tl.ldz, cols, t0, j0, targets.ptr<int32_t>(), lse.ptr<float>(),
+        entropy.ptr<float>(), dlogprob ? dlogprob->ptr<float>() : nullptr,
+        dentropy ? dentropy->ptr<float>() : nullptr, scale, vec);
+    TORL_CUDA_LAUNCHED("lm_head_backward");
+    GemmArgs dh;  // dhidden[t0 : t0 + rows] += dz · w[j0 : j0 + cols]
+    dh.m = rows; dh.n = tl.D; dh.k = cols;
+    dh.beta = 1.f;
+    dh.a = dz.data(); dh.a_dtype = dz.dtype; dh.lda = tl.ldz;
+    dh.b = row_ptr(x.w, j0); dh.b_dtype = x.w.dtype; dh.ldb = tl.D;
+    dh.c = out.dhidden.ptr<float>() + t0 * tl.D; dh.c_dtype = DType::F32; dh.ldc = tl.D;
+    gemm(dh, nullptr, dev);
+    GemmArgs dw;  // dweight[j0 : j0 + cols] += dzᵀ · hidden[t0 : t0 + rows]
+    dw.trans_a = true;
+    dw.m = cols; dw.n = tl.D; dw.k = rows;
+    dw.beta = 1.f;
+    dw.a = dz.data(); dw.a_dtype = dz.dtype; dw.lda = tl.ldz;
+    dw.b = row_ptr(x.h, t0); dw.b_dtype = x.h.dtype; dw.ldb = tl.D;
+    dw.c = out.dweight.ptr<float>() + j0 * tl.D; dw.c_dtype = DType::F32; dw.ldc = tl.D;
+    gemm(dw, nullptr, dev);
+  });
   out.scratch_bytes = static_cast<int64_t>(scratch.nbytes() + (bf16 ? dz.nbytes() : 0));
-  if (x.h.data() != hidden.data()) out.scratch_bytes += static_cast<int64_t>(x.h.nbytes());
-  if (x.w.data() != weight.data()) out.scratch_bytes += static_cast<int64_t>(x.w.nbytes());
+  out.scratch_bytes += x.cast_bytes(hidden, weight);
   return out;
 }
 

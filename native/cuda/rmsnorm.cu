@@ -19,6 +19,16 @@ namespace {
 constexpr int MAXG = 4;       // column groups (of 8) per thread in the backward
 constexpr int64_t ROWS = 16;  // rows per block in the backward
 
+// v = x + r (or x without r) for the group at column j of the row at base.
+__device__ __forceinline__ void load_sum(In x, In r, int64_t base, int64_t j, int64_t D, bool vec, float (&v)[8]) {
+  load_group(x, base, j, D, vec, v);
+  if (!r.p) return;
+  float rv[8];
+  load_group(r, base, j, D, vec, rv);
+#pragma unroll
+  for (int k = 0; k < 8; ++k) v[k] += rv[k];
+}
+
 // x, r (optional), y, s (optional): [T, D];  w: [D];  rstd: [T] f32.  grid: T blocks.
 __global__ void rmsnorm_forward(In x, In r, In w, Out y, Out s, float* __restrict__ rstd, int64_t D, float eps,
                                 bool vec) {
@@ -27,14 +37,8 @@ __global__ void rmsnorm_forward(In x, In r, In w, Out y, Out s, float* __restric
   float ss = 0.f;
   for (int64_t j = static_cast<int64_t>(threadIdx.x) * 8; j < D; j += step) {
     float v[8];
-    load_group(x, base, j, D, vec, v);
-    if (r.p) {
-      float rv[8];
-      load_group(r, base, j, D, vec, rv);
-#pragma unroll
-      for (int k = 0; k < 8; ++k) v[k] += rv[k];
-      store_group(s, base, j, D, vec, v);
-    }
+    load_sum(x, r, base, j, D, vec, v);
+    if (r.p) store_group(s, base, j, D, vec, v);
 #pragma unroll
     for (int k = 0; k < 8; ++k) ss += v[k] * v[k];
   }
@@ -43,13 +47,7 @@ __global__ void rmsnorm_forward(In x, In r, In w, Out y, Out s, float* __restric
   if (threadIdx.x == 0) rstd[blockIdx.x] = rs;
   for (int64_t j = static_cast<int64_t>(threadIdx.x) * 8; j < D; j += step) {
     float v[8], wv[8];
-    load_group(x, base, j, D, vec, v);
-    if (r.p) {
-      float rv[8];
-      load_group(r, base, j, D, vec, rv);
-#pragma unroll
-      for (int k = 0; k < 8; ++k) v[k] += rv[k];
-    }
+    load_sum(x, r, base, j, D, vec, v);
     load_group(w, 0, j, D, vec, wv);
 #pragma unroll
     for (int k = 0; k < 8; ++k) v[k] = v[k] * rs * wv[k];
