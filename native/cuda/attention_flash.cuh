@@ -27,6 +27,7 @@
 #include <mma.h>
 
 #include <cstdint>
+#include <type_traits>
 
 #include "common.cuh"
 
@@ -78,10 +79,50 @@ __device__ __forceinline__ void load_tile(bf16* dst, const bf16* base, int64_t l
 
 namespace wmma = nvcuda::wmma;
 using FragA = wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, wmma::row_major>;
-using FragAc = wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, wmma::col_major>;
 using FragB = wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::row_major>;
 using FragBc = wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::col_major>;
 using FragC = wmma::fragment<wmma::accumulator, 16, 16, 16, float>;
+
+// acc[n] += A · B[:, 16n .. 16n + 16) for A [16, K] at a (lda; row-major, or
+// column-major: element (m, k) at a[k·lda + m]) and B [K, 16N] row-major at b
+// (ldb), all in shared memory.
+template <int K, int N, typename LayoutA = wmma::row_major>
+__device__ __forceinline__ void mma_ab(FragC (&acc)[N], const bf16* a, int lda, const bf16* b, int ldb) {
+  constexpr bool kRowA = std::is_same_v<LayoutA, wmma::row_major>;
+#pragma unroll 1  // (unrolled, the backward spills registers)
+  for (int kk = 0; kk < K / 16; ++kk) {
+    wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, LayoutA> fa;
+    wmma::load_matrix_sync(fa, a + (kRowA ? kk * 16 : kk * 16 * lda), lda);
+#pragma unroll
+    for (int n = 0; n < N; ++n) {
+      FragB fb;
+      wmma::load_matrix_sync(fb, b + kk * 16 * ldb + n * 16, ldb);
+      wmma::mma_sync(acc[n], fa, fb, acc[n]);
+    }
+  }
+}
+
+// dst[16, 16N] (f32, row stride ldd) = A · Bᵀ for A [16, K] row-major at a
+// (lda) and B [16N, K] row-major at b (ldb).
+template <int K, int N>
+__device__ __forceinline__ void mma_abt_store(float* dst, int ldd, const bf16* a, int lda, const bf16* b, int ldb) {
+  FragC acc[N];
+#pragma unroll
+  for (int n = 0; n < N; ++n) wmma::fill_fragment(acc[n], 0.f);
+#pragma unroll 1  // (unrolled, the backward spills registers)
+  for (int kk = 0; kk < K / 16; ++kk) {
+    FragA fa;
+    wmma::load_matrix_sync(fa, a + kk * 16, lda);
+#pragma unroll
+    for (int n = 0; n < N; ++n) {
+      FragBc fb;
+      wmma::load_matrix_sync(fb, b + n * 16 * ldb + kk * 16, ldb);
+      wmma::mma_sync(acc[n], fa, fb, acc[n]);
+    }
+  }
+#pragma unroll
+  for (int n = 0; n < N; ++n) wmma::store_matrix_sync(dst + n * 16, acc[n], ldd, wmma::mem_row_major);
+}
 
 // Shared-memory layout of the forward (bytes; every region 128-byte aligned).
 template <int DH>
@@ -221,17 +262,7 @@ __global__ void __launch_bounds__(128) attention_forward_flash(const bf16* __res
     if (jt + 1 < n_kv) cp_async_wait<1>();  // this V tile (the next K may still fly)
     else cp_async_wait<0>();
     __syncthreads();
-#pragma unroll
-    for (int kk = 0; kk < C::BN / 16; ++kk) {  // O += P V
-      FragA pa;
-      wmma::load_matrix_sync(pa, Pw + kk * 16, C::LDP);
-#pragma unroll
-      for (int n = 0; n < DH / 16; ++n) {
-        FragB vb;
-        wmma::load_matrix_sync(vb, Vs + kk * 16 * C::LD + n * 16, C::LD);
-        wmma::mma_sync(o[n], pa, vb, o[n]);
-      }
-    }
+    mma_ab<C::BN, DH / 16>(o, Pw, C::LDP, Vs, C::LD);  // O += P V
     o_empty = false;
     __syncthreads();  // every warp is done with Vs
   }
@@ -341,24 +372,8 @@ __global__ void __launch_bounds__(256) attention_backward_flash(
     }
     __syncthreads();
 
-    {  // Sᵀ = K_w Qᵀ (16 keys × 64 queries), then P = exp(scale·S − lse), masked
-      FragC acc[C::BM / 16];
-#pragma unroll
-      for (int n = 0; n < C::BM / 16; ++n) wmma::fill_fragment(acc[n], 0.f);
-#pragma unroll
-      for (int kk = 0; kk < DH / 16; ++kk) {
-        FragA ka;
-        wmma::load_matrix_sync(ka, Ks + warp * 16 * C::LD + kk * 16, C::LD);
-#pragma unroll
-        for (int n = 0; n < C::BM / 16; ++n) {
-          FragBc qb;
-          wmma::load_matrix_sync(qb, Qs + n * 16 * C::LD + kk * 16, C::LD);
-          wmma::mma_sync(acc[n], ka, qb, acc[n]);
-        }
-      }
-#pragma unroll
-      for (int n = 0; n < C::BM / 16; ++n) wmma::store_matrix_sync(Sw + n * 16, acc[n], C::LDS, wmma::mem_row_major);
-    }
+    // Sᵀ = K_w Qᵀ (16 keys × 64 queries), then P = exp(scale·S − lse), masked
+    mma_abt_store<DH, C::BM / 16>(Sw, C::LDS, Ks + warp * 16 * C::LD, C::LD, Qs, C::LD);
     __syncwarp();
     for (int c = half; c < C::BM; c += 2) {
       const int64_t t = i0 + c;
@@ -366,35 +381,8 @@ __global__ void __launch_bounds__(256) attention_backward_flash(
       Pw[r * C::LDQ + c] = __float2bfloat16(p);
     }
     __syncwarp();
-#pragma unroll
-    for (int kk = 0; kk < C::BM / 16; ++kk) {  // dV_w += Pᵀ_w dO
-      FragA pa;
-      wmma::load_matrix_sync(pa, Pw + kk * 16, C::LDQ);
-#pragma unroll
-      for (int n = 0; n < DH / 16; ++n) {
-        FragB ob;
-        wmma::load_matrix_sync(ob, dOs + kk * 16 * C::LD + n * 16, C::LD);
-        wmma::mma_sync(dv_acc[n], pa, ob, dv_acc[n]);
-      }
-    }
-    {  // dPᵀ = V_w dOᵀ (16 keys × 64 queries)
-      FragC acc[C::BM / 16];
-#pragma unroll
-      for (int n = 0; n < C::BM / 16; ++n) wmma::fill_fragment(acc[n], 0.f);
-#pragma unroll
-      for (int kk = 0; kk < DH / 16; ++kk) {
-        FragA va;
-        wmma::load_matrix_sync(va, Vs + warp * 16 * C::LD + kk * 16, C::LD);
-#pragma unroll
-        for (int n = 0; n < C::BM / 16; ++n) {
-          FragBc ob;
-          wmma::load_matrix_sync(ob, dOs + n * 16 * C::LD + kk * 16, C::LD);
-          wmma::mma_sync(acc[n], va, ob, acc[n]);
-        }
-      }
-#pragma unroll
-      for (int n = 0; n < C::BM / 16; ++n) wmma::store_matrix_sync(Sw + n * 16, acc[n], C::LDS, wmma::mem_row_major);
-    }
+    mma_ab<C::BM, DH / 16>(dv_acc, Pw, C::LDQ, dOs, C::LD);  // dV_w += Pᵀ_w dO
+    mma_abt_store<DH, C::BM / 16>(Sw, C::LDS, Vs + warp * 16 * C::LD, C::LD, dOs, C::LD);  // dPᵀ = V_w dOᵀ
     __syncwarp();
     for (int c = half; c < C::BM; c += 2) {  // dS = P ∘ (dP − delta) · scale
       const float p = __bfloat162float(Pw[r * C::LDQ + c]);
@@ -405,17 +393,7 @@ __global__ void __launch_bounds__(256) attention_backward_flash(
       load_tile<C::BM, DH, C::LD, C::NT>(dOs, doh, ldq, i1, min(i1 + C::BM, s1));
       cp_async_commit();
     }
-#pragma unroll
-    for (int kk = 0; kk < C::BM / 16; ++kk) {  // dK_w += dSᵀ_w Q
-      FragA sa;
-      wmma::load_matrix_sync(sa, Pw + kk * 16, C::LDQ);
-#pragma unroll
-      for (int n = 0; n < DH / 16; ++n) {
-        FragB qb;
-        wmma::load_matrix_sync(qb, Qs + kk * 16 * C::LD + n * 16, C::LD);
-        wmma::mma_sync(dk_acc[n], sa, qb, dk_acc[n]);
-      }
-    }
+    mma_ab<C::BM, DH / 16>(dk_acc, Pw, C::LDQ, Qs, C::LD);  // dK_w += dSᵀ_w Q
     __syncthreads();  // every warp is done with Qs
     if (next) {
       load_tile<C::BM, DH, C::LD, C::NT>(Qs, qh, ldq, i1, min(i1 + C::BM, s1));
@@ -427,17 +405,8 @@ __global__ void __launch_bounds__(256) attention_backward_flash(
       FragC acc[NF];
 #pragma unroll
       for (int f = 0; f < NF; ++f) wmma::fill_fragment(acc[f], 0.f);
-#pragma unroll
-      for (int kk = 0; kk < C::BN / 16; ++kk) {
-        FragAc sa;  // dS[query, key] = Pt[key][query]
-        wmma::load_matrix_sync(sa, Pt + kk * 16 * C::LDQ + rg * 16, C::LDQ);
-#pragma unroll
-        for (int f = 0; f < NF; ++f) {
-          FragB kb;
-          wmma::load_matrix_sync(kb, Ks + kk * 16 * C::LD + (ch * NF + f) * 16, C::LD);
-          wmma::mma_sync(acc[f], sa, kb, acc[f]);
-        }
-      }
+      // dS[query, key] = Pt[key][query]: column-major A
+      mma_ab<C::BN, NF, wmma::col_major>(acc, Pt + rg * 16, C::LDQ, Ks + ch * NF * 16, C::LD);
 #pragma unroll
       for (int f = 0; f < NF; ++f) wmma::store_matrix_sync(Sw + f * 16, acc[f], C::LDS, wmma::mem_row_major);
       __syncwarp();
