@@ -4,25 +4,18 @@
 // sequences of length L for L = 1k, 2k, 4k. Forward, and forward + backward,
 // in TFLOP/s of causal attention (4·Σ L²/2·Dh·Hq per forward, 2.5× that per
 // backward). No GPU: no rows, the reason in the figures.
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import * as torl from '../../lib/index.js';
 import { runPython, time } from '../lib/harness.js';
 import type { OpBench, OpRow } from '../ops.js';
+import { fill } from './train.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-
-/** n values in [-1, 1) from a fast LCG (benchmark data, not statistics). */
-function fill(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = s / 2 ** 31 - 1;
-  }
-  return a;
-}
+// Beside this file, or in ops/ when this file is bundled into bench/ops.mjs (scripts/gpu/bundle.mjs).
+const script = [join(here, 'attention_gpu.py'), join(here, 'ops', 'attention_gpu.py')].find(existsSync) ?? join(here, 'attention_gpu.py');
 
 interface TorchOut {
   torch: string;
@@ -37,15 +30,15 @@ export function attentionGpuBench(quick: boolean): OpBench {
   const lens = [1024, 2048, 4096];
   const minSeconds = quick ? 0.2 : 0.5;
 
-  const ref = runPython('python3', join(here, 'attention_gpu.py'), { T, Hq, Hkv, Dh, lens, min_seconds: minSeconds });
+  const ref = runPython('python3', script, { T, Hq, Hkv, Dh, lens, min_seconds: minSeconds });
   const torch = ref.ok ? (ref.value as TorchOut) : undefined;
   const note = ref.ok ? `torch ${torch!.torch} SDPA flash (GQA ${torch!.gqa})` : `reference missing: ${ref.error}`;
 
   const opts = { dtype: 'bf16', device: 'cuda' } as const;
-  const q = torl.tensor(fill(T * Hq * Dh, 1), [T, Hq, Dh], opts);
-  const k = torl.tensor(fill(T * Hkv * Dh, 2), [T, Hkv, Dh], opts);
-  const v = torl.tensor(fill(T * Hkv * Dh, 3), [T, Hkv, Dh], opts);
-  const dout = torl.tensor(fill(T * Hq * Dh, 4), [T, Hq, Dh], opts);
+  const q = torl.tensor(fill(T * Hq * Dh, 1, 1), [T, Hq, Dh], opts);
+  const k = torl.tensor(fill(T * Hkv * Dh, 1, 2), [T, Hkv, Dh], opts);
+  const v = torl.tensor(fill(T * Hkv * Dh, 1, 3), [T, Hkv, Dh], opts);
+  const dout = torl.tensor(fill(T * Hq * Dh, 1, 4), [T, Hq, Dh], opts);
 
   const rows: OpRow[] = [];
   for (const [i, L] of lens.entries()) {
