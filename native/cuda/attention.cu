@@ -27,9 +27,16 @@
 // Outputs: out, dq, dk, dv in q's dtype; lse [Hq, T] f32 (natural log).
 //
 // NOT YET RUN ON A GPU (written and compiled on a machine without one): every
-// kernel in this file and in attention_flash.cuh. The first GPU run must check
-// the table cases (test/ops/cases/attention.ts: Dh 64/128 take the flash path,
-// the others the generic one) and bench/ops attention rows.
+// kernel in this file and in attention_flash.cuh. What was checked: zero
+// warnings for sm_80/sm_90/compute_90; ptxas reports no spills (forward Dh 128:
+// 254 registers, 2 blocks/SM; backward Dh 128: 239 registers, 1 block of 8
+// warps/SM; shared memory 79 KB / 158 KB, within sm_80's 163 KB); and a numpy
+// emulation of the flash kernels' tiling, masks, lazy rescaling and atomics
+// (WMMA products as plain matmuls, bf16 rounding where the kernels round)
+// matched the float64 reference within the table's bf16 tolerances.
+// The first GPU run must check: the table cases (test/ops/cases/attention.ts;
+// Dh 64/128 take the flash path, the other head sizes the generic one), then
+// bench/ops attention_gpu (TFLOP/s beside torch SDPA flash).
 #include <algorithm>
 #include <climits>
 
