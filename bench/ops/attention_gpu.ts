@@ -4,7 +4,6 @@
 // sequences of length L for L = 1k, 2k, 4k. Forward, and forward + backward,
 // in TFLOP/s of causal attention (4·Σ L²/2·Dh·Hq per forward, 2.5× that per
 // backward). No GPU: no rows, the reason in the figures.
-import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -15,7 +14,7 @@ import { fill } from './train.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // Beside this file, or in ops/ when this file is bundled into bench/ops.mjs (scripts/gpu/bundle.mjs).
-const script = [join(here, 'attention_gpu.py'), join(here, 'ops', 'attention_gpu.py')].find(existsSync) ?? join(here, 'attention_gpu.py');
+const script = join(here, 'attention_gpu.py');
 
 interface TorchOut {
   torch: string;

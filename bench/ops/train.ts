@@ -1,4 +1,4 @@
-// The training ops' benchmark, beside PyTorch CPU (bench/ops/train.py) on the
+// The training ops' benchmark, beside PyTorch CPU (bench/ops/train_ops.py) on the
 // same shapes and thread count:
 //   lmHeadLogprob (+ backward) vs the naive full-logits log_softmax + gather +
 //     entropy with autograd; our scratch memory at two vocabulary sizes
@@ -42,7 +42,7 @@ export function trainBench(quick: boolean): OpBench {
   const sampleCfg = { B: quick ? 16 : 64, V: 151936, temperature, topP: 0.9 };
   const reps = quick ? 2 : 3;
 
-  const ref = runPython(SYSTEM_PYTHON, join(here, 'train.py'), {
+  const ref = runPython(SYSTEM_PYTHON, join(here, 'train_ops.py'), {
     threads,
     reps,
     lmhead: [{ T, D, V: vRef, temperature }],

@@ -30,10 +30,13 @@ await build({
   banner: { js: "import { createRequire as __torlRequire } from 'node:module'; const require = __torlRequire(import.meta.url);" },
   logLevel: 'warning',
 });
-// Python reference scripts travel beside the bundles that call them.
-for (const dir of ['bench', 'bench/ops']) {
+// Python reference scripts travel beside the bundles that call them. bench/ops/<family>.ts
+// is inlined into bench/ops.mjs, whose import.meta.url is bench/: its scripts go there too.
+for (const [dir, dests] of [['bench', ['bench']], ['bench/ops', ['bench/ops', 'bench']]]) {
   if (!existsSync(join(root, dir))) continue;
-  mkdirSync(join(out, dir), { recursive: true });
-  for (const f of readdirSync(join(root, dir)).filter((f) => f.endsWith('.py'))) copyFileSync(join(root, dir, f), join(out, dir, f));
+  for (const dest of dests) {
+    mkdirSync(join(out, dest), { recursive: true });
+    for (const f of readdirSync(join(root, dir)).filter((f) => f.endsWith('.py'))) copyFileSync(join(root, dir, f), join(out, dest, f));
+  }
 }
 console.log(`bundled ${tests.length} test files and ${benches.length} benchmarks into ${out}`);
