@@ -5,7 +5,8 @@
 #   2. the native test suites (test/native, test/ops) with the GPU enabled, twice:
 #      GEMM through cuBLASLt, then through our own kernels (TORL_CUDA_GEMM=own)
 #   3. the GPU benchmarks beside PyTorch (bench/gemm, bench/ops when present)
-#   4. a summary (pass/fail per test file, benchmark tables) in the results folder:
+#   4. a summary (pass/fail per test file, benchmark tables) in the results folder
+#      (each test file and bench is capped: TORL_GPU_TEST_TIMEOUT=300, TORL_GPU_BENCH_TIMEOUT=240 s):
 #      $TORL_GPU_RESULTS, else $OUT (the device tool's folder), else build/gpu-results
 # Runs without npm or our npm dependencies: tests and benches are esbuild bundles
 # (scripts/gpu/bundle.mjs) and Node.js may come from a carried tarball
@@ -69,7 +70,7 @@ run_tests() {  # $1 = label, rest = env assignments
   log "## tests ($label)"
   for f in $(cd "$BUNDLE" && find test -name '*.test.mjs' | sort); do
     local out="$RESULTS/test-$label-$(echo "$f" | tr '/' '_').tap"
-    if (cd "$BUNDLE" && env "$@" timeout 900 node --test --test-reporter=tap "$f" > "$out" 2>&1); then
+    if (cd "$BUNDLE" && env "$@" timeout "${TORL_GPU_TEST_TIMEOUT:-300}" node --test --test-reporter=tap "$f" > "$out" 2>&1); then
       log "PASS $f  ($(grep -E '^# (pass|skipped) ' "$out" | tr '\n' ' '))"
     else
       status=1
@@ -94,7 +95,7 @@ for b in $(cd "$BUNDLE" && ls bench/*.mjs 2>/dev/null); do
   name=$(basename "$b" .mjs)
   log ""
   log "## bench $name"
-  (cd "$BUNDLE" && timeout 900 node "$b") > "$RESULTS/bench-$name.txt" 2>&1 || { status=1; log "FAIL (exit $?)"; }
+  (cd "$BUNDLE" && timeout "${TORL_GPU_BENCH_TIMEOUT:-240}" node "$b") > "$RESULTS/bench-$name.txt" 2>&1 || { status=1; log "FAIL (exit $?)"; }
   sed -e '$d' "$RESULTS/bench-$name.txt" >> "$SUMMARY"
   tail -1 "$RESULTS/bench-$name.txt" > "$RESULTS/bench-$name.json"
 done
