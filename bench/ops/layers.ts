@@ -16,6 +16,9 @@ import type { OpBench, OpRow } from '../ops.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
+// Outputs are released as each run ends (as torch's refcounting does), not left to the GC.
+const free = (...ts: (torl.Tensor | undefined)[]) => ts.forEach((t) => t?.dispose());
+
 interface Attn {
   B: number;
   L: number;
@@ -59,7 +62,8 @@ export function layersBench(quick: boolean): OpBench {
   const x = t([T, D]), r = t([T, D]), w = t([D]), dy = t([T, D]), dres = t([T, D]);
   const norm = time(() => {
     const f = torl.ops.rmsnorm(x, w, r);
-    torl.ops.rmsnormBackward(dy, f.s!, w, f.rstd, dres);
+    const b = torl.ops.rmsnormBackward(dy, f.s!, w, f.rstd, dres);
+    free(f.y, f.s, f.rstd, b.dx, b.dw);
   }, opts);
   const normBytes = 4 * T * D * 9; // fwd: x, r → y, s; bwd: dy, s, dres → dx
 
@@ -68,16 +72,18 @@ export function layersBench(quick: boolean): OpBench {
   const q = t([T, Hq, Dh]), k = t([T, Hkv, Dh]), dq = t([T, Hq, Dh]), dk = t([T, Hkv, Dh]);
   const pos = torl.tensor(Int32Array.from(ropeCfg.lens.flatMap((n) => Array.from({ length: n }, (_, i) => i))), [T]);
   const rope = time(() => {
-    torl.ops.rope(q, k, pos);
-    torl.ops.ropeBackward(dq, dk, pos);
+    const f = torl.ops.rope(q, k, pos);
+    const b = torl.ops.ropeBackward(dq, dk, pos);
+    free(f.q, f.k, b.dq, b.dk);
   }, opts);
   const ropeBytes = 4 * T * (Hq + Hkv) * Dh * 4; // read + write, both directions
 
   // swiglu over the MLP width.
   const g = t([T, F]), u = t([T, F]), dys = t([T, F]);
   const swi = time(() => {
-    torl.ops.swiglu(g, u);
-    torl.ops.swigluBackward(dys, g, u);
+    const y = torl.ops.swiglu(g, u);
+    const b = torl.ops.swigluBackward(dys, g, u);
+    free(y, b.dgate, b.dup);
   }, opts);
   const swiBytes = 4 * T * F * 8; // fwd: g, u → y; bwd: dy, g, u → dg, du
 
@@ -94,7 +100,8 @@ export function layersBench(quick: boolean): OpBench {
     const cu = torl.tensor(Int32Array.from({ length: a.B + 1 }, (_, b) => b * a.L), [a.B + 1]);
     const run = time(() => {
       const f = torl.ops.attention(Q, K, V, cu);
-      torl.ops.attentionBackward(dO, Q, K, V, f.out, f.lse, cu);
+      const b = torl.ops.attentionBackward(dO, Q, K, V, f.out, f.lse, cu);
+      free(f.out, f.lse, b.dq, b.dk, b.dv);
     }, opts);
     const gflop = (3.5 * 4 * a.B * ((a.L * a.L) / 2) * a.Dh * a.Hq) / 1e9;
     rows.push({
