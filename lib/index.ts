@@ -22,6 +22,7 @@ export type {
   SampleResult,
 } from './ops/index.js';
 export type { AttentionGrads, AttentionResult, RmsnormGrads, RmsnormResult, RopeOptions } from './ops/index.js';
+export type { AddOptions } from './ops/index.js';
 export * as reward from './reward/index.js';
 export { loadConfig, writeConfig, parseConfig, qwen2Config, readSafetensors, writeSafetensors, readModelWeights, hfToOurs, oursToHf, expectedParameters, createRandomCheckpoint } from './model/index.js';
 export type { ModelConfig, TorchDType, HostTensor, TensorEntry, SafetensorsCheckpoint, WriteSafetensorsOptions, ParamSpec, RandomCheckpointOptions } from './model/index.js';

@@ -28,4 +28,6 @@ export type {
   RopeOptions,
 } from '../../types/ops/layers.js';
 
+export type { AddOptions } from '../../types/ops/add.js';
+
 export const ops: NativeOps = native.ops;

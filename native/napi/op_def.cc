@@ -8,6 +8,7 @@
 namespace torl::napi {
 
 Napi::Value OpResult::to_js(Napi::Env env) const {
+  if (nothing) return env.Undefined();
   if (single) return JsTensor::New(env, tensors.at(0).second);
   Napi::Object o = Napi::Object::New(env);
   for (const auto& [k, t] : tensors) o.Set(k, JsTensor::New(env, t));

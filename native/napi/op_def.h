@@ -19,11 +19,17 @@ struct OpResult {
   std::vector<std::pair<std::string, Tensor>> tensors;
   std::vector<std::pair<std::string, double>> numbers;
   bool single = false;  // return tensors[0] itself rather than an object
+  bool nothing = false;  // return undefined (an op that only writes its inputs)
 
   static OpResult one(Tensor t) {
     OpResult r;
     r.tensors.emplace_back("", std::move(t));
     r.single = true;
+    return r;
+  }
+  static OpResult none() {
+    OpResult r;
+    r.nothing = true;
     return r;
   }
   OpResult& add(std::string k, Tensor t) {

@@ -1,5 +1,6 @@
 // Every op family's cases, in one table.
 import type { OpCase } from '../table.js';
+import { addCases } from './add.js';
 import { adamwCases } from './adamw.js';
 import { attentionCases } from './attention.js';
 import { embeddingCases } from './embedding.js';
@@ -22,4 +23,5 @@ export const cases: OpCase[] = [
   ...grpoCases,
   ...adamwCases,
   ...sampleCases,
+  ...addCases,
 ];
