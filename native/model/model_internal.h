@@ -9,8 +9,6 @@ namespace torl::model {
 
 // The same memory under another shape (same element count).
 Tensor view(const Tensor& t, Shape shape);
-// a + b elementwise, a new tensor.
-Tensor add(const Tensor& a, const Tensor& b);
 
 // One micro-batch on the model's device: whole sequences [seq0, seq1) of the
 // batch, tokens [t0, t0 + T).

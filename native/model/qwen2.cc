@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "model_internal.h"
+#include "torl/add.h"
 #include "torl/attention.h"
 #include "torl/embedding.h"
 #include "torl/error.h"
@@ -31,20 +32,6 @@ Tensor view(const Tensor& t, Shape shape) {
   Tensor v = t;
   v.shape = std::move(shape);
   return v;
-}
-
-// a + b, elementwise (one shape, one dtype). The op set has no elementwise
-// add (yet), so it rides on linear: [1, n] = one[1, 1] · a[n, 1]ᵀ + b[n] —
-// one pass on every backend that has linear.
-Tensor add(const Tensor& a, const Tensor& b) {
-  TORL_CHECK(a.shape == b.shape && a.dtype == b.dtype, "Model: internal add of ", a.shape_str(), " ",
-             dtype_name(a.dtype), " and ", b.shape_str(), " ", dtype_name(b.dtype));
-  Tensor one = empty({1, 1}, a.dtype, Device{});
-  if (a.dtype == DType::F32) one.ptr<float>()[0] = 1.f;
-  else one.ptr<uint16_t>()[0] = f32_to_bf16(1.f);
-  const int64_t n = a.numel();
-  const Tensor bias = view(b, {n});
-  return view(linear_forward(to_device(one, a.device()), view(a, {n, 1}), &bias), a.shape);
 }
 
 Qwen2::Qwen2(const Qwen2Config& c, Device device, DType dtype) : cfg_(c), device_(device), dtype_(dtype) {
@@ -116,7 +103,8 @@ void Qwen2::zero_grad() {
 
 void Qwen2::accumulate(const std::string& name, Tensor g) {
   Tensor& slot = grads_[name];
-  slot = slot.defined() ? add(slot, g) : std::move(g);
+  if (slot.defined()) add_inplace(slot, g);
+  else slot = std::move(g);
 }
 void Qwen2::accumulate(int64_t layer, const char* suffix, Tensor g) { accumulate(layer_name(layer, suffix), std::move(g)); }
 
@@ -190,7 +178,8 @@ Tensor Qwen2::layer_backward(int64_t l, LayerActs& a, const Micro& mb, const Ten
   LinearGrads gu = linear_backward(sg.dup, a.y2, w(l, "mlp.up.weight"), false);
   accumulate(l, "mlp.gate.weight", std::move(gg.dw));
   accumulate(l, "mlp.up.weight", std::move(gu.dw));
-  RmsnormGrads n2 = rmsnorm_backward(add(gg.dx, gu.dx), a.xmid, w(l, "mlp_norm.weight"), a.rstd2, &dx);
+  add_inplace(gg.dx, gu.dx);  // the gradient of y2 reaches it through gate and up
+  RmsnormGrads n2 = rmsnorm_backward(gg.dx, a.xmid, w(l, "mlp_norm.weight"), a.rstd2, &dx);
   accumulate(l, "mlp_norm.weight", std::move(n2.dw));
   const Tensor& dxmid = n2.dx;
 
@@ -208,7 +197,9 @@ Tensor Qwen2::layer_backward(int64_t l, LayerActs& a, const Micro& mb, const Ten
   accumulate(l, "attn.k.bias", std::move(gk.db));
   accumulate(l, "attn.v.weight", std::move(gv.dw));
   accumulate(l, "attn.v.bias", std::move(gv.db));
-  RmsnormGrads n1 = rmsnorm_backward(add(add(gq.dx, gk.dx), gv.dx), a.x, w(l, "attn_norm.weight"), a.rstd1, &dxmid);
+  add_inplace(gq.dx, gk.dx);  // and that of y1 through q, k and v
+  add_inplace(gq.dx, gv.dx);
+  RmsnormGrads n1 = rmsnorm_backward(gq.dx, a.x, w(l, "attn_norm.weight"), a.rstd1, &dxmid);
   accumulate(l, "attn_norm.weight", std::move(n1.dw));
   return n1.dx;
 }
