@@ -1,5 +1,5 @@
 // The native Qwen2 model (native/napi/model_wrap.cc), registered as
-// torl.ops.Qwen2Model. lib/model/model.ts wraps it as the public `Model`.
+// the module export Qwen2Model. lib/model/model.ts wraps it as the public `Model`.
 import type { NativeTensor } from './native.js';
 
 /** The ModelConfig fields the native model reads (lib/model/config.ts supplies them). */

@@ -100,6 +100,8 @@ export interface NativeBinding {
   empty(shape: readonly number[], dtype?: DType, device?: string): NativeTensor;
   zeros(shape: readonly number[], dtype?: DType, device?: string): NativeTensor;
   synchronize(device?: string): void;
-  /** The op families; also the native Qwen2 model class (model_wrap.cc registers through the ops hook). */
-  ops: NativeOps & { Qwen2Model: NativeQwen2ModelClass };
+  /** The native Qwen2 model class (native/napi/model_wrap.cc); lib/model/model.ts wraps it as `Model`. */
+  Qwen2Model: NativeQwen2ModelClass;
+  /** The op families. */
+  ops: NativeOps;
 }

@@ -124,7 +124,7 @@ export class Model {
 
   /** A model from weights under our parameter names (HostTensors of any float dtype); every parameter is checked. */
   static fromWeights(config: ModelConfig, weights: Map<string, HostTensor>, options: ModelOptions = {}): Model {
-    const m = new native.ops.Qwen2Model(config, options);
+    const m = new native.Qwen2Model(config, options);
     for (const [name, w] of weights) {
       const t = fromBytes(w.data, w.shape, w.dtype);
       m.setWeight(name, t);

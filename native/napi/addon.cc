@@ -1,5 +1,6 @@
-// Module entry: the Tensor class, tensor creation, backend information, and
-// every op family (each registers itself, see op_def.h).
+// Module entry: the Tensor class, tensor creation, backend information, the
+// module-level classes (Qwen2Model) and every op family (each registers
+// itself, see op_def.h).
 #include <napi.h>
 
 #include <cmath>
@@ -204,6 +205,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("empty", Napi::Function::New(env, Empty, "empty"));
   exports.Set("zeros", Napi::Function::New(env, Zeros, "zeros"));
   exports.Set("synchronize", Napi::Function::New(env, Synchronize, "synchronize"));
+  register_exports(env, exports);  // module-level classes (Qwen2Model)
   Napi::Object ops = Napi::Object::New(env);  // every op family registers into torl.ops
   register_all(env, ops);
   exports.Set("ops", ops);

@@ -1,4 +1,4 @@
-// Bindings (registered as torl.ops.Qwen2Model):
+// Bindings (registered as the module export Qwen2Model):
 //   new Qwen2Model(config, {device, dtype})       config: the ModelConfig size fields
 //   specs() → [{name, shape}];  setWeight(name, tensor);  weight(name) → Tensor (shared memory)
 //   checkWeights();  gradients() → {name: Tensor};  zeroGrad();  device;  dtype
@@ -224,7 +224,7 @@ void define(Napi::Env env, Napi::Object exports) {
   exports.Set("Qwen2Model", ctor);
 }
 
-const Register reg(define);
+const RegisterExport reg(define);
 
 }  // namespace
 

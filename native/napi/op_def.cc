@@ -29,15 +29,26 @@ void def_op(Napi::Env env, Napi::Object exports, const std::string& name, Binder
                                   name + "Async"));
 }
 
-static std::vector<Registrar>& registrars() {
-  static std::vector<Registrar> r;
-  return r;
+namespace {
+
+// The two registration lists, filled at load time (function-local statics, so
+// the order of static initialisation across files does not matter).
+enum List { kOps, kExports };
+std::vector<Registrar>& registrars(List l) {
+  static std::vector<Registrar> r[2];
+  return r[l];
 }
 
-Register::Register(Registrar r) { registrars().push_back(r); }
-
-void register_all(Napi::Env env, Napi::Object exports) {
-  for (Registrar r : registrars()) r(env, exports);
+void run(List l, Napi::Env env, Napi::Object target) {
+  for (Registrar r : registrars(l)) r(env, target);
 }
+
+}  // namespace
+
+Register::Register(Registrar r) { registrars(kOps).push_back(r); }
+RegisterExport::RegisterExport(Registrar r) { registrars(kExports).push_back(r); }
+
+void register_all(Napi::Env env, Napi::Object ops) { run(kOps, env, ops); }
+void register_exports(Napi::Env env, Napi::Object exports) { run(kExports, env, exports); }
 
 }  // namespace torl::napi

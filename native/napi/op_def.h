@@ -52,11 +52,19 @@ using Binder = std::function<Compute(const Napi::CallbackInfo&)>;
 void def_op(Napi::Env env, Napi::Object exports, const std::string& name, Binder bind);
 
 // Self-registration: each ops_*.cc file adds its ops at load time, so adding
-// an op family touches no shared file.
+// an op family touches no shared file. Two lists: `Register` for torl.ops (the
+// op families), `RegisterExport` for the module itself (classes such as
+// Qwen2Model). addon.cc's Init runs each list into its object.
 using Registrar = void (*)(Napi::Env, Napi::Object);
 struct Register {
   explicit Register(Registrar r);
 };
-void register_all(Napi::Env env, Napi::Object exports);
+struct RegisterExport {
+  explicit RegisterExport(Registrar r);
+};
+// Runs every `Register` into `ops`.
+void register_all(Napi::Env env, Napi::Object ops);
+// Runs every `RegisterExport` into the module's `exports`.
+void register_exports(Napi::Env env, Napi::Object exports);
 
 }  // namespace torl::napi

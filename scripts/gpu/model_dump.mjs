@@ -28,7 +28,7 @@ const ours = (n) => {
 const file = readFileSync(join(dir, 'model.safetensors'));
 const hlen = Number(file.readBigUInt64LE(0));
 const header = JSON.parse(file.subarray(8, 8 + hlen).toString('utf8'));
-const model = new torl.ops.Qwen2Model(config, { device, dtype });
+const model = new torl.Qwen2Model(config, { device, dtype });
 const toHf = {};
 for (const [name, e] of Object.entries(header)) {
   if (name === '__metadata__' || ours(name) === null) continue;
