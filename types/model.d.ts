@@ -90,7 +90,7 @@ export interface NativeQwen2Model {
   weight(name: string): NativeTensor;
   /** Throws naming the first parameter never set. */
   checkWeights(): void;
-  /** Accumulated f32 gradients by name (absent where none yet). */
+  /** Accumulated f32 gradients by name (absent where none yet); later backward passes add into them in place. */
   gradients(): Record<string, NativeTensor>;
   zeroGrad(): void;
   logprobs(batch: NativeBatch, options?: NativeStepOptions & { temperature?: number }): Promise<NativeLogprobs>;

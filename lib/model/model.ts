@@ -152,7 +152,10 @@ export class Model {
     return new Map(this.native.specs().map(({ name }) => [name, this.native.weight(name)]));
   }
 
-  /** The accumulated f32 gradients by name (absent where no backward has run since zeroGrad). */
+  /**
+   * The accumulated f32 gradients by name (absent where no backward has run since zeroGrad).
+   * Live memory: a later forwardBackward adds into these tensors in place (until zeroGrad).
+   */
   gradients(): Map<string, Tensor> {
     return new Map(Object.entries(this.native.gradients()));
   }

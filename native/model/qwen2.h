@@ -93,7 +93,8 @@ class Qwen2 {
   const Tensor& weight(const std::string& name) const;
   // Throws naming the first parameter never set.
   void check_complete() const;
-  // Accumulated f32 gradients (an undefined Tensor where none yet).
+  // Accumulated f32 gradients (an undefined Tensor where none yet); later
+  // backward passes add into these tensors in place (add_inplace).
   std::vector<std::pair<std::string, Tensor>> gradients() const;
   void zero_grad();
 
