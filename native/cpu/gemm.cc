@@ -102,7 +102,7 @@ void scale_c(const GemmArgs& g) {
 }
 
 void gemm_rows_nt(const GemmArgs& g, const GemmKernels& ks) {
-  // x rows to f32 once (at most 4 rows), then stream w.
+  // x rows to f32 once (at most 8 rows), then stream w.
   const float* x = static_cast<const float*>(g.a);
   int64_t ldx = g.lda;
   float* xf = nullptr;
@@ -131,7 +131,7 @@ void gemm(const GemmArgs& g) {
   if (g.m == 0 || g.n == 0) return;
   if (g.k == 0) return scale_c(g);
   const GemmKernels& ks = kernels();
-  if (!g.trans_a && g.trans_b && g.m <= 4) return gemm_rows_nt(g, ks);
+  if (!g.trans_a && g.trans_b && g.m <= 8) return gemm_rows_nt(g, ks);
 
   const Operand A{g.a, g.a_dtype, g.lda, g.trans_a}, B{g.b, g.b_dtype, g.ldb, g.trans_b};
   const int MR = ks.mr, NR = ks.nr;
@@ -151,7 +151,7 @@ void gemm(const GemmArgs& g) {
         pack_b_panel(B, pc, kc, jc + jp * NR, std::min<int64_t>(NR, nc - jp * NR), NR, bpack + jp * NR * kc);
       });
       const int64_t mblocks = (g.m + MC - 1) / MC;
-      const int64_t want = std::max<int64_t>(1, (2 * threads + mblocks - 1) / mblocks);
+      const int64_t want = std::max<int64_t>(1, (4 * threads + mblocks - 1) / mblocks);  // ≥ 4 items a thread
       const int64_t jchunks = std::min<int64_t>(panels, want);
       const int64_t per_chunk = (panels + jchunks - 1) / jchunks;
       parallel_for(mblocks * jchunks, [&](int64_t item, int) {

@@ -13,7 +13,7 @@ struct GemmKernels {
   // c[mr, nr] (+)= a_panel[kc, mr] · b_panel[kc, nr]; panels packed k-major, b 64-byte aligned.
   void (*tile)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate);
   // Dot-product form for few rows (decode): c[i, j] = alpha · Σ_p x[i, p] w[j, p] + beta · c[i, j]
-  // for i < m ≤ 4, j in [j0, j1); x f32 [m, k] (ldx), w f32 or bf16 [n, k] (ldw).
+  // for i < m ≤ 8, j in [j0, j1); x f32 [m, k] (ldx), w f32 or bf16 [n, k] (ldw).
   void (*rows_nt)(int m, int64_t j0, int64_t j1, int64_t k, float alpha, const float* x, int64_t ldx,
                   const void* w, DType w_dtype, int64_t ldw, float beta, float* c, int64_t ldc);
 };

@@ -1,5 +1,5 @@
 // linear / linearBackward: every layout the backward needs (x·wᵀ, dy·w, dyᵀ·x),
-// shapes 1, 7, 129, few-row (decode path) and past every blocking size.
+// shapes 1, 7, 129, few-row (decode path, N ≤ 8) and past every blocking size.
 import * as torl from '../../../lib/index.js';
 import { matmul64, randn, rng, roundBf16 } from '../../helpers/reference.js';
 import { floatDType, type OpCase } from '../table.js';
@@ -8,7 +8,7 @@ import { floatDType, type OpCase } from '../table.js';
 const SHAPES: [number, number, number][] = [
   [1, 1, 1], [1, 7, 129], [2, 33, 65], [3, 129, 7], [4, 300, 70], [5, 64, 64], [7, 7, 7],
   [17, 129, 129], [129, 7, 129], [129, 129, 1], [96, 256, 64], [97, 257, 65], [200, 520, 33],
-  [6, 3, 4100],
+  [6, 3, 4100], [8, 129, 33], [9, 40, 17],
 ];
 
 function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
