@@ -55,44 +55,79 @@ inline float ld(const void* base, DType t, int64_t i) {
   return t == DType::BF16 ? bf16_to_f32(static_cast<const uint16_t*>(base)[i]) : static_cast<const float*>(base)[i];
 }
 
-// Element (row r, col c) of op(X) for X stored row-major with leading dim ld.
+// op(X) for X stored row-major with leading dim ld.
 struct Operand {
   const void* base;
   DType dtype;
   int64_t ld;
   bool trans;
-  float at(int64_t r, int64_t c) const { return trans ? ::torl::cpu::ld(base, dtype, c * ld + r) : ::torl::cpu::ld(base, dtype, r * ld + c); }
 };
 
-// A[i0:i0+mc, p0:p0+kc] → panels of MR rows, k-major: dst[panel][p][r]; zero-padded.
-void pack_a(const Operand& A, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int MR, float alpha, float* dst) {
+inline float widen(float x) { return x; }
+inline float widen(uint16_t x) { return bf16_to_f32(x); }
+
+// Packing loops specialised by element type and layout, so the inner loops
+// are branch-free: each walks its source contiguously.
+//   pack_a: A[i0:i0+mc, p0:p0+kc] → panels of MR rows, k-major: dst[panel][p][r]; zero-padded.
+template <typename T, bool TRANS>
+void pack_a_t(const T* src, int64_t ld, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int MR, float alpha,
+              float* dst) {
   for (int64_t ip = 0; ip < mc; ip += MR) {
     const int64_t rows = std::min<int64_t>(MR, mc - ip);
-    for (int64_t p = 0; p < kc; ++p) {
-      float* d = dst + ip * kc + p * MR;
-      int64_t r = 0;
-      for (; r < rows; ++r) d[r] = alpha * A.at(i0 + ip + r, p0 + p);
-      for (; r < MR; ++r) d[r] = 0.f;
+    float* panel = dst + ip * kc;
+    if (rows < MR)
+      for (int64_t i = 0; i < kc * MR; ++i) panel[i] = 0.f;
+    for (int64_t r = 0; r < rows; ++r) {
+      if (TRANS) {  // stored [k, m]: element (i, p) at p·ld + i
+        for (int64_t p = 0; p < kc; ++p) panel[p * MR + r] = alpha * widen(src[(p0 + p) * ld + i0 + ip + r]);
+      } else {
+        const T* row = src + (i0 + ip + r) * ld + p0;
+        for (int64_t p = 0; p < kc; ++p) panel[p * MR + r] = alpha * widen(row[p]);
+      }
     }
   }
 }
 
-// B[p0:p0+kc, j0:j0+nr] → one panel, k-major: dst[p][c]; zero-padded to NR.
-void pack_b_panel(const Operand& B, int64_t p0, int64_t kc, int64_t j0, int64_t cols, int NR, float* dst) {
-  if (!B.trans && B.dtype == DType::F32 && cols == NR) {
-    const float* src = static_cast<const float*>(B.base);
-    for (int64_t p = 0; p < kc; ++p) std::memcpy(dst + p * NR, src + (p0 + p) * B.ld + j0, NR * sizeof(float));
-    return;
-  }
-  if (B.trans) {  // stored [n, k]: walk each source row contiguously
-    for (int64_t c = 0; c < cols; ++c)
-      for (int64_t p = 0; p < kc; ++p) dst[p * NR + c] = B.at(p0 + p, j0 + c);
+void pack_a(const Operand& A, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int MR, float alpha, float* dst) {
+  if (A.dtype == DType::BF16) {
+    const auto* s = static_cast<const uint16_t*>(A.base);
+    A.trans ? pack_a_t<uint16_t, true>(s, A.ld, i0, mc, p0, kc, MR, alpha, dst)
+            : pack_a_t<uint16_t, false>(s, A.ld, i0, mc, p0, kc, MR, alpha, dst);
   } else {
-    for (int64_t p = 0; p < kc; ++p)
-      for (int64_t c = 0; c < cols; ++c) dst[p * NR + c] = B.at(p0 + p, j0 + c);
+    const auto* s = static_cast<const float*>(A.base);
+    A.trans ? pack_a_t<float, true>(s, A.ld, i0, mc, p0, kc, MR, alpha, dst)
+            : pack_a_t<float, false>(s, A.ld, i0, mc, p0, kc, MR, alpha, dst);
   }
-  for (int64_t p = 0; p < kc; ++p)
-    for (int64_t c = cols; c < NR; ++c) dst[p * NR + c] = 0.f;
+}
+
+//   pack_b: B[p0:p0+kc, j0:j0+cols] → one panel, k-major: dst[p][c]; zero-padded to NR.
+template <typename T, bool TRANS>
+void pack_b_t(const T* src, int64_t ld, int64_t p0, int64_t kc, int64_t j0, int64_t cols, int NR, float* dst) {
+  if (cols < NR)
+    for (int64_t i = 0; i < kc * NR; ++i) dst[i] = 0.f;
+  if (TRANS) {  // stored [n, k]: each source row is one panel column
+    for (int64_t c = 0; c < cols; ++c) {
+      const T* row = src + (j0 + c) * ld + p0;
+      for (int64_t p = 0; p < kc; ++p) dst[p * NR + c] = widen(row[p]);
+    }
+  } else {
+    for (int64_t p = 0; p < kc; ++p) {
+      const T* row = src + (p0 + p) * ld + j0;
+      for (int64_t c = 0; c < cols; ++c) dst[p * NR + c] = widen(row[c]);
+    }
+  }
+}
+
+void pack_b_panel(const Operand& B, int64_t p0, int64_t kc, int64_t j0, int64_t cols, int NR, float* dst) {
+  if (B.dtype == DType::BF16) {
+    const auto* s = static_cast<const uint16_t*>(B.base);
+    B.trans ? pack_b_t<uint16_t, true>(s, B.ld, p0, kc, j0, cols, NR, dst)
+            : pack_b_t<uint16_t, false>(s, B.ld, p0, kc, j0, cols, NR, dst);
+  } else {
+    const auto* s = static_cast<const float*>(B.base);
+    B.trans ? pack_b_t<float, true>(s, B.ld, p0, kc, j0, cols, NR, dst)
+            : pack_b_t<float, false>(s, B.ld, p0, kc, j0, cols, NR, dst);
+  }
 }
 
 void scale_c(const GemmArgs& g) {
