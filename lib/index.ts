@@ -7,22 +7,7 @@ export type { BackendsInfo, CpuInfo, CudaInfo } from './backends.js';
 export { Tensor, tensor, zeros, empty, fromBytes } from './tensor.js';
 export type { TensorOptions } from './tensor.js';
 export { ops } from './ops/index.js';
-export type { Ops, LinearGrads } from './ops/index.js';
-export type {
-  AdamWOptions,
-  CrossEntropyResult,
-  GrpoAdvantagesOptions,
-  GrpoLossOptions,
-  GrpoLossResult,
-  KlType,
-  LmHeadGrads,
-  LmHeadLogprobResult,
-  PerRow,
-  SampleOptions,
-  SampleResult,
-} from './ops/index.js';
-export type { AttentionGrads, AttentionResult, RmsnormGrads, RmsnormResult, RopeOptions } from './ops/index.js';
-export type { AddOptions } from './ops/index.js';
+export type * from './ops/index.js';
 export * as reward from './reward/index.js';
 export { loadConfig, writeConfig, parseConfig, qwen2Config, readSafetensors, writeSafetensors, readModelWeights, hfToOurs, oursToHf, expectedParameters, createRandomCheckpoint } from './model/index.js';
 export type { ModelConfig, TorchDType, HostTensor, TensorEntry, SafetensorsCheckpoint, WriteSafetensorsOptions, ParamSpec, RandomCheckpointOptions } from './model/index.js';

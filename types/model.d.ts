@@ -1,6 +1,7 @@
 // The native Qwen2 model (native/napi/model_wrap.cc), registered as
 // the module export Qwen2Model. lib/model/model.ts wraps it as the public `Model`.
 import type { NativeTensor } from './native.js';
+import type { GrpoStats } from './ops/train.js';
 
 /** The ModelConfig fields the native model reads (lib/model/config.ts supplies them). */
 export interface NativeModelConfig {
@@ -60,21 +61,11 @@ export interface NativeLossSpec extends NativeStepOptions {
   aggregation?: 0 | 1 | 2;
 }
 
-export interface NativeStepResult {
+/** A step's loss and statistics (the GRPO ones are zero under cross-entropy). */
+export interface NativeStepResult extends GrpoStats {
   loss: number;
-  /** Σ mask over the batch */
-  tokens: number;
-  pgLoss: number;
-  klLoss: number;
-  entropyLoss: number;
-  clipFraction: number;
-  clipFractionLower: number;
-  approxKl: number;
-  klMean: number;
-  entropyMean: number;
-  ratioMean: number;
-  ratioMax: number;
   microBatches: number;
+  /** Activations saved for backward, at their peak (plus the LM head's scratch). */
   peakActivationBytes: number;
 }
 

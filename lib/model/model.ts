@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { native } from '../native.js';
 import { fromBytes, tensor, type Tensor } from '../tensor.js';
-import type { NativeLossSpec, NativeQwen2Model } from '../../types/model.js';
+import type { NativeLossSpec, NativeQwen2Model, NativeStepResult } from '../../types/model.js';
 import { nativeBatch, packBatch, type Batch } from './batch.js';
 import { loadConfig, writeConfig, type ModelConfig } from './config.js';
 import { encodeFloats } from './float.js';
@@ -78,23 +78,8 @@ export interface GrpoLoss {
 
 export type LossSpec = CrossEntropyLoss | GrpoLoss;
 
-export interface StepStats {
-  /** Σ mask over the batch */
-  tokens: number;
-  pgLoss: number;
-  klLoss: number;
-  entropyLoss: number;
-  clipFraction: number;
-  clipFractionLower: number;
-  approxKl: number;
-  klMean: number;
-  entropyMean: number;
-  ratioMean: number;
-  ratioMax: number;
-  microBatches: number;
-  /** Activations saved for backward, at their peak (plus the LM head's scratch). */
-  peakActivationBytes: number;
-}
+/** Σ mask (tokens), the GRPO statistics, micro-batch count and peak activation bytes. */
+export type StepStats = Omit<NativeStepResult, 'loss'>;
 
 export interface StepResult {
   loss: number;

@@ -64,13 +64,8 @@ export interface GrpoLossOptions {
   aggregation?: LossAggregation;
 }
 
-export interface GrpoLossResult {
-  /** pgLoss + klCoef · klLoss − entropyCoef · entropyLoss */
-  loss: number;
-  /** [T] f32: d loss / d logp (zero on masked tokens) */
-  dlogp: NativeTensor;
-  /** [T] f32: d loss / d entropy (present when entropyCoef ≠ 0) */
-  dentropy?: NativeTensor;
+/** The statistics of a GRPO loss, as veRL's metrics (masked token means unless said). */
+export interface GrpoStats {
   pgLoss: number;
   klLoss: number;
   entropyLoss: number;
@@ -89,6 +84,15 @@ export interface GrpoLossResult {
   ratioMax: number;
   /** Σ mask */
   tokens: number;
+}
+
+export interface GrpoLossResult extends GrpoStats {
+  /** pgLoss + klCoef · klLoss − entropyCoef · entropyLoss */
+  loss: number;
+  /** [T] f32: d loss / d logp (zero on masked tokens) */
+  dlogp: NativeTensor;
+  /** [T] f32: d loss / d entropy (present when entropyCoef ≠ 0) */
+  dentropy?: NativeTensor;
 }
 
 export interface GrpoAdvantagesOptions {
