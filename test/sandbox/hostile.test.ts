@@ -111,10 +111,15 @@ for (const mode of ['bwrap', 'rlimits'] as const) {
 
     // Files left in the world-writable directories do not reach the next request (one
     // request per worker, concurrently, so each worker is checked).
-    const paths = ['/tmp', '/var/tmp', '/dev/shm'].flatMap((d) => [`${d}/torl-left-${process.pid}`, `${d}/torl-left-${process.pid}.txt`]);
-    const leave = `import os\nfor p in ${JSON.stringify(paths)}:\n    os.makedirs(p + "/sub") if not p.endswith(".txt") else open(p, "w").write("x")\nprint("left")`;
+    // Each request leaves its own names: in rlimits mode the directories are shared by
+    // the workers (different uids), so equal names would collide between them.
+    const pathsOf = (i: number) =>
+      ['/tmp', '/var/tmp', '/dev/shm'].flatMap((d) => [`${d}/torl-left-${process.pid}-${i}`, `${d}/torl-left-${process.pid}-${i}.txt`]);
+    const paths = Array.from({ length: workers }, (_, i) => pathsOf(i)).flat();
+    const leave = (i: number) =>
+      `import os\nfor p in ${JSON.stringify(pathsOf(i))}:\n    os.makedirs(p + "/sub") if not p.endswith(".txt") else open(p, "w").write("x")\nprint("left")`;
     const look = `import os\nprint([p for p in ${JSON.stringify(paths)} if os.path.exists(p)])`;
-    const left = await Promise.all(Array.from({ length: workers }, () => sb.run({ code: leave })));
+    const left = await Promise.all(Array.from({ length: workers }, (_, i) => sb.run({ code: leave(i) })));
     t.same(left.map(out), Array(workers).fill(['ok', 'left\n']), 'snippets may write to /tmp, /var/tmp, /dev/shm');
     // (In rlimits mode these are the machine's directories, shared by the workers: wait
     // until every worker has cleaned up after its request.)
