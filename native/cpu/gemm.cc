@@ -1,6 +1,6 @@
 // CPU GEMM driver (Goto/BLIS blocking): C[m, n] = alpha·op(A)·op(B) + beta·C.
 //   for jc in n by NC:       B block [KC, NC] packed into NR-wide panels (shared, L3)
-//     for pc in k by KC (128: a 64-wide B panel, 32 KiB, stays in L1):
+//     for pc in k by KC:
 //       for ic in m by MC:   A block [MC, KC] packed into MR-tall panels (per thread, L2)
 //         micro-tiles MR×NR: registers (gemm_kernels.inc)
 // Work items are (A block × range of B panels), spread over the compute pool.
@@ -21,7 +21,7 @@
 namespace torl::cpu {
 namespace {
 
-constexpr int64_t KC = 128, MC = 96, NC = 4096;
+constexpr int64_t KC = 256, MC = 96, NC = 4096;
 
 const GemmKernels& kernels() {
   switch (simd_level()) {
