@@ -2,7 +2,7 @@
 // (OpenBLAS) on the same shapes and layout, measured in the same run.
 // Square 512–4096 and transformer shapes (N tokens × K → M for Qwen2.5 sizes).
 // On a GPU machine it also times the CUDA path (bf16) beside torch.matmul.
-//   npm run bench -- gemm [--quick]
+//   npm run bench -- gemm [--quick] [--gpu]   (--gpu: the GPU table only, as check:gpu runs it)
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -11,6 +11,7 @@ import { emitJson, fmt, printTable, ratio, runPython, time } from './lib/harness
 
 const here = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes('--quick');
+const gpuOnly = process.argv.includes('--gpu');
 
 const square = (quick ? [512, 1024] : [512, 1024, 2048, 4096]).map((s) => [s, s, s] as [number, number, number]);
 const transformer: [number, number, number][] = quick
@@ -52,7 +53,7 @@ function numpySeconds(shape: [number, number, number]): number | undefined {
 const b = torl.backends();
 const rows: (string | number)[][] = [];
 const figures: Record<string, unknown>[] = [];
-for (const [N, K, M] of shapes) {
+for (const [N, K, M] of gpuOnly ? [] : shapes) {
   const refSeconds = numpySeconds([N, K, M]);
   const x = torl.tensor(rand(N * K), [N, K]);
   const w = torl.tensor(rand(M * K), [M, K]);
@@ -65,7 +66,7 @@ for (const [N, K, M] of shapes) {
   x.dispose();
   w.dispose();
 }
-printTable(
+if (!gpuOnly) printTable(
   `GEMM f32 on the CPU (${b.cpu.threads} threads, ${b.cpu.simd}) — torl vs ${refName}`,
   ['N x K x M', 'torl GFLOP/s', 'numpy GFLOP/s', 'ratio'],
   rows,

@@ -78,7 +78,8 @@ function cases(): Case[] {
   if (backends().cuda.available) {
     out.push({ name: 'Qwen2.5-1.5B arch, bf16 (cuda)', config: qwen2Config({ hiddenSize: 1536, intermediateSize: 8960, numHiddenLayers: 28, numAttentionHeads: 12, numKeyValueHeads: 2, vocabSize: 151936, ropeTheta: 1e6, maxPositionEmbeddings: 32768 }), lengths: [1024, 1024, 1024, 1024], steps: 5, device: 'cuda', python: 'python3', impl: 'hf' });
   }
-  return out;
+  // --gpu (as check:gpu runs it): the GPU case only.
+  return process.argv.includes('--gpu') ? out.filter((c) => c.device !== 'cpu') : out;
 }
 
 if (process.argv[2] === '--child') {

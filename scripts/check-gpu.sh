@@ -4,7 +4,8 @@
 #      else the one carried in build/Release (made by scripts/gpu/prepare.sh)
 #   2. the native test suites (test/native, test/ops) with the GPU enabled, twice:
 #      GEMM through cuBLASLt, then through our own kernels (TORL_CUDA_GEMM=own)
-#   3. the GPU benchmarks beside PyTorch (bench/gemm, bench/ops when present)
+#   3. the GPU halves of the benchmarks beside PyTorch (bench/gemm --gpu, bench/ops
+#      attention_gpu train_gpu, bench/train --gpu)
 #   4. a summary (pass/fail per test file, benchmark tables) in the results folder
 #      (each test file and bench is capped: TORL_GPU_TEST_TIMEOUT=300, TORL_GPU_BENCH_TIMEOUT=240 s):
 #      $TORL_GPU_RESULTS, else $OUT (the device tool's folder), else build/gpu-results
@@ -91,11 +92,20 @@ if python3 -c "import transformers" 2>/dev/null; then
 fi
 
 # --- benchmarks --------------------------------------------------------------
+# Only the GPU halves: the CPU tables would spend device time measuring the host.
+gpu_args() {
+  case $1 in
+    gemm|train) echo --gpu ;;
+    ops) echo attention_gpu train_gpu ;;
+  esac
+}
 for b in $(cd "$BUNDLE" && ls bench/*.mjs 2>/dev/null); do
   name=$(basename "$b" .mjs)
   log ""
   log "## bench $name"
-  (cd "$BUNDLE" && timeout "${TORL_GPU_BENCH_TIMEOUT:-240}" node "$b") > "$RESULTS/bench-$name.txt" 2>&1 || { status=1; log "FAIL (exit $?)"; }
+  (cd "$BUNDLE" && timeout "${TORL_GPU_BENCH_TIMEOUT:-240}" node "$b" $(gpu_args "$name")) > "$RESULTS/bench-$name.txt" 2>&1
+  rc=$?
+  [ $rc = 0 ] || { status=1; log "FAIL (exit $rc)"; }
   sed -e '$d' "$RESULTS/bench-$name.txt" >> "$SUMMARY"
   tail -1 "$RESULTS/bench-$name.txt" > "$RESULTS/bench-$name.json"
 done
