@@ -1,22 +1,15 @@
 // The native Qwen2 model (native/napi/model_wrap.cc), registered as
 // the module export Qwen2Model. lib/model/model.ts wraps it as the public `Model`.
+import type { ModelConfig } from '../lib/model/config.js';
 import type { NativeTensor } from './native.js';
 import type { GrpoStats } from './ops/train.js';
 
-/** The ModelConfig fields the native model reads (lib/model/config.ts supplies them). */
-export interface NativeModelConfig {
-  hiddenSize: number;
-  intermediateSize: number;
-  numHiddenLayers: number;
-  numAttentionHeads: number;
-  numKeyValueHeads: number;
-  headDim: number;
-  vocabSize: number;
-  maxPositionEmbeddings: number;
-  ropeTheta: number;
-  rmsNormEps: number;
-  tieWordEmbeddings: boolean;
-}
+/** The ModelConfig fields the native model reads. */
+export type NativeModelConfig = Pick<
+  ModelConfig,
+  | 'hiddenSize' | 'intermediateSize' | 'numHiddenLayers' | 'numAttentionHeads' | 'numKeyValueHeads' | 'headDim'
+  | 'vocabSize' | 'maxPositionEmbeddings' | 'ropeTheta' | 'rmsNormEps' | 'tieWordEmbeddings'
+>;
 
 /** A packed batch as host tensors: tokens, positions, targets [T] i32 (targets in range), cuSeqlens [B + 1] i32, mask [T] f32. */
 export interface NativeBatch {
