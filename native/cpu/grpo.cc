@@ -1,6 +1,7 @@
 // GRPO loss and advantages on the CPU: one pass over the tokens in float64
 // (T is at most a few hundred thousand; the cost is the memory read once).
 #include "torl/grpo.h"
+#include "torl/grpo_terms.h"
 
 #include <algorithm>
 #include <cmath>
@@ -40,22 +41,6 @@ std::vector<double> agg_weights(const float* m, int64_t T, LossAgg agg, const Te
   return w;
 }
 
-// The KL estimator against the reference and its derivative in logp.
-struct Kl {
-  double value, grad;
-};
-Kl kl_term(double lp, double ref, KlType type) {
-  switch (type) {
-    case KlType::K1: return {lp - ref, 1.0};
-    case KlType::K2: return {0.5 * (lp - ref) * (lp - ref), lp - ref};
-    case KlType::K3: break;
-  }
-  const double x = ref - lp, xc = std::clamp(x, -20.0, 20.0), e = std::exp(xc);
-  const double k = e - xc - 1, kc = std::clamp(k, -10.0, 10.0);
-  const bool pass = x >= -20 && x <= 20 && k >= -10 && k <= 10;  // clamp gradients, as torch
-  return {kc, pass ? -(e - 1) : 0.0};
-}
-
 GrpoLossOut grpo_loss(const Tensor& logp, const Tensor& old_logp, const Tensor& advantages, const Tensor& mask,
                       const Tensor* ref_logp, const Tensor* entropy, const Tensor* cu_seqlens,
                       const GrpoLossOptions& o) {
@@ -76,23 +61,13 @@ GrpoLossOut grpo_loss(const Tensor& logp, const Tensor& old_logp, const Tensor& 
   }
   double clipped = 0, lower = 0, neg_kl = 0, kl_sum = 0, ent_sum = 0, ratio_sum = 0;
   for (int64_t t = 0; t < T; ++t) {
-    const double d = static_cast<double>(lp[t]) - old[t], A = adv[t];
-    const double r = std::exp(std::clamp(d, -20.0, 20.0));
-    const double dr = d >= -20 && d <= 20 ? r : 0.0;  // d ratio / d logp
-    const double l1 = -A * r, l2 = -A * std::clamp(r, 1 - o.clip_low, 1 + o.clip_high);
-    // max(l1, l2): l2 > l1 only where the clamp is active (then its gradient is 0).
-    double pg = std::max(l1, l2), dpg = l2 > l1 ? 0.0 : -A * dr;
-    const bool is_clipped = l2 > l1;
-    bool is_lower = false;
-    if (o.dual_clip && A < 0 && pg > -A * o.clip_ratio_c) {
-      pg = -A * o.clip_ratio_c;
-      dpg = 0;
-      is_lower = true;
-    }
-    double g = dpg;
-    out.pg_loss += w[t] * pg;
+    const double d = static_cast<double>(lp[t]) - old[t];
+    const grpo::PgTerm p = grpo::pg_term(d, adv[t], o.clip_low, o.clip_high, o.dual_clip, o.clip_ratio_c);
+    const double r = p.ratio;
+    double g = p.dpg;
+    out.pg_loss += w[t] * p.pg;
     if (ref) {
-      const Kl k = kl_term(lp[t], ref[t], o.kl_type);
+      const grpo::KlTerm k = grpo::kl_term(lp[t], ref[t], o.kl_type);
       out.kl_loss += w[t] * k.value;
       g += o.kl_coef * k.grad;
       kl_sum += m[t] * k.value;
@@ -103,9 +78,9 @@ GrpoLossOut grpo_loss(const Tensor& logp, const Tensor& old_logp, const Tensor& 
     }
     if (dent) dent[t] = static_cast<float>(-o.entropy_coef * w[t]);
     dlp[t] = static_cast<float>(w[t] * g);
-    clipped += m[t] * is_clipped;
-    lower += m[t] * is_lower;
-    neg_kl += m[t] * -std::clamp(d, -20.0, 20.0);
+    clipped += m[t] * p.clipped;
+    lower += m[t] * p.lower;
+    neg_kl += m[t] * -grpo::clamp(d, -20.0, 20.0);
     ratio_sum += m[t] * r;
     if (m[t] > 0) out.ratio_max = std::max(out.ratio_max, r);
     out.tokens += m[t];

@@ -13,6 +13,7 @@
 // Not yet run on a GPU (written without one): checked only by compilation.
 #include "elementwise.cuh"
 #include "torl/grpo.h"
+#include "torl/grpo_terms.h"
 #include "torl/registry.h"
 
 namespace torl::cuda {
@@ -80,36 +81,16 @@ __global__ void grpo_loss_forward(const float* __restrict__ logp, const float* _
       const double c = counts[sequence_of(cu, o.S, t)];
       w = c != 0 ? m / (static_cast<double>(o.S) * c) : 0.0;
     }
-    const double d = static_cast<double>(logp[t]) - old[t], A = adv[t];
-    const double r = exp(fmin(fmax(d, -20.0), 20.0));
-    const double dr = d >= -20 && d <= 20 ? r : 0.0;
-    const double l1 = -A * r, l2 = -A * fmin(fmax(r, 1 - o.clip_low), 1 + o.clip_high);
-    double pg = fmax(l1, l2), dpg = l2 > l1 ? 0.0 : -A * dr;
-    const bool is_clipped = l2 > l1;
-    bool is_lower = false;
-    if (o.dual_clip && A < 0 && pg > -A * o.clip_ratio_c) {
-      pg = -A * o.clip_ratio_c;
-      dpg = 0;
-      is_lower = true;
-    }
-    double g = dpg;
-    acc[PG] += w * pg;
+    const double d = static_cast<double>(logp[t]) - old[t];
+    const grpo::PgTerm p = grpo::pg_term(d, adv[t], o.clip_low, o.clip_high, o.dual_clip, o.clip_ratio_c);
+    const double r = p.ratio;
+    double g = p.dpg;
+    acc[PG] += w * p.pg;
     if (ref) {
-      const double lp = logp[t], rf = ref[t];
-      double kv, kg;
-      if (o.kl_type == static_cast<int>(KlType::K1)) {
-        kv = lp - rf, kg = 1.0;
-      } else if (o.kl_type == static_cast<int>(KlType::K2)) {
-        kv = 0.5 * (lp - rf) * (lp - rf), kg = lp - rf;
-      } else {
-        const double x = rf - lp, xc = fmin(fmax(x, -20.0), 20.0), e = exp(xc);
-        const double k = e - xc - 1;
-        kv = fmin(fmax(k, -10.0), 10.0);
-        kg = x >= -20 && x <= 20 && k >= -10 && k <= 10 ? -(e - 1) : 0.0;
-      }
-      acc[KL] += w * kv;
-      g += o.kl_coef * kg;
-      acc[KL_SUM] += m * kv;
+      const grpo::KlTerm k = grpo::kl_term(logp[t], ref[t], static_cast<KlType>(o.kl_type));
+      acc[KL] += w * k.value;
+      g += o.kl_coef * k.grad;
+      acc[KL_SUM] += m * k.value;
     }
     if (ent) {
       acc[ENT] += w * ent[t];
@@ -117,9 +98,9 @@ __global__ void grpo_loss_forward(const float* __restrict__ logp, const float* _
     }
     if (dent) dent[t] = static_cast<float>(-o.entropy_coef * w);
     dlogp[t] = static_cast<float>(w * g);
-    acc[CLIPPED] += m * is_clipped;
-    acc[LOWER] += m * is_lower;
-    acc[NEG_KL] += m * -fmin(fmax(d, -20.0), 20.0);
+    acc[CLIPPED] += m * p.clipped;
+    acc[LOWER] += m * p.lower;
+    acc[NEG_KL] += m * -grpo::clamp(d, -20.0, 20.0);
     acc[RATIO_SUM] += m * r;
     if (m > 0) acc[RATIO_MAX] = fmax(acc[RATIO_MAX], r);
     acc[TOKENS] += m;
