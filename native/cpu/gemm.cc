@@ -101,33 +101,30 @@ void pack_a(const Operand& A, int64_t i0, int64_t mc, int64_t p0, int64_t kc, in
 }
 
 //   pack_b: B[p0:p0+kc, j0:j0+cols] → one panel, k-major: dst[p][c]; zero-padded to NR.
-template <typename T, bool TRANS>
-void pack_b_t(const T* src, int64_t ld, int64_t p0, int64_t kc, int64_t j0, int64_t cols, int NR, float* dst) {
+// Bᵀ stored (the x·wᵀ layout) is a transpose: the SIMD kernels' pack_nt.
+template <typename T>
+void pack_b_n(const T* src, int64_t ld, int64_t p0, int64_t kc, int64_t j0, int64_t cols, int NR, float* dst) {
   if (cols < NR)
     for (int64_t i = 0; i < kc * NR; ++i) dst[i] = 0.f;
-  if (TRANS) {  // stored [n, k]: each source row is one panel column
-    for (int64_t c = 0; c < cols; ++c) {
-      const T* row = src + (j0 + c) * ld + p0;
-      for (int64_t p = 0; p < kc; ++p) dst[p * NR + c] = widen(row[p]);
-    }
-  } else {
-    for (int64_t p = 0; p < kc; ++p) {
-      const T* row = src + (p0 + p) * ld + j0;
-      for (int64_t c = 0; c < cols; ++c) dst[p * NR + c] = widen(row[c]);
-    }
+  for (int64_t p = 0; p < kc; ++p) {
+    const T* row = src + (p0 + p) * ld + j0;
+    for (int64_t c = 0; c < cols; ++c) dst[p * NR + c] = widen(row[c]);
   }
 }
 
-void pack_b_panel(const Operand& B, int64_t p0, int64_t kc, int64_t j0, int64_t cols, int NR, float* dst) {
-  if (B.dtype == DType::BF16) {
-    const auto* s = static_cast<const uint16_t*>(B.base);
-    B.trans ? pack_b_t<uint16_t, true>(s, B.ld, p0, kc, j0, cols, NR, dst)
-            : pack_b_t<uint16_t, false>(s, B.ld, p0, kc, j0, cols, NR, dst);
-  } else {
-    const auto* s = static_cast<const float*>(B.base);
-    B.trans ? pack_b_t<float, true>(s, B.ld, p0, kc, j0, cols, NR, dst)
-            : pack_b_t<float, false>(s, B.ld, p0, kc, j0, cols, NR, dst);
+void pack_b_panel(const GemmKernels& ks, const Operand& B, int64_t p0, int64_t kc, int64_t j0, int64_t cols,
+                  float* dst) {
+  const bool bf16 = B.dtype == DType::BF16;
+  if (B.trans) {  // stored [n, k]: source rows j0.. are the panel's columns
+    const int64_t at = j0 * B.ld + p0;
+    const void* src = bf16 ? static_cast<const void*>(static_cast<const uint16_t*>(B.base) + at)
+                           : static_cast<const void*>(static_cast<const float*>(B.base) + at);
+    return ks.pack_nt(kc, cols, src, B.dtype, B.ld, dst);
   }
+  if (bf16)
+    pack_b_n(static_cast<const uint16_t*>(B.base), B.ld, p0, kc, j0, cols, ks.nr, dst);
+  else
+    pack_b_n(static_cast<const float*>(B.base), B.ld, p0, kc, j0, cols, ks.nr, dst);
 }
 
 void scale_c(const GemmArgs& g) {
@@ -183,7 +180,7 @@ void gemm(const GemmArgs& g) {
       const int64_t kc = std::min(KC, g.k - pc);
       const bool accumulate = pc > 0 || c_has_values;
       parallel_for(panels, [&](int64_t jp, int) {
-        pack_b_panel(B, pc, kc, jc + jp * NR, std::min<int64_t>(NR, nc - jp * NR), NR, bpack + jp * NR * kc);
+        pack_b_panel(ks, B, pc, kc, jc + jp * NR, std::min<int64_t>(NR, nc - jp * NR), bpack + jp * NR * kc);
       });
       const int64_t mblocks = (g.m + MC - 1) / MC;
       const int64_t want = std::max<int64_t>(1, (4 * threads + mblocks - 1) / mblocks);  // ≥ 4 items a thread

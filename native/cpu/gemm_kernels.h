@@ -12,6 +12,9 @@ struct GemmKernels {
   int mr, nr;  // register tile: mr rows of A × nr columns of B
   // c[mr, nr] (+)= a_panel[kc, mr] · b_panel[kc, nr]; panels packed k-major, b 64-byte aligned.
   void (*tile)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate);
+  // b_panel[kc, nr] = wᵀ: rows [0, cols) of w (f32 or bf16, [cols, kc], ldw) as the panel's
+  // columns, zero-padded to nr; dst 64-byte aligned.
+  void (*pack_nt)(int64_t kc, int64_t cols, const void* w, DType w_dtype, int64_t ldw, float* dst);
   // Dot-product form for few rows (decode): c[i, j] = alpha · Σ_p x[i, p] w[j, p] + beta · c[i, j]
   // for i < m ≤ 8, j in [j0, j1); x f32 [m, k] (ldx), w f32 or bf16 [n, k] (ldw).
   void (*rows_nt)(int m, int64_t j0, int64_t j1, int64_t k, float alpha, const float* x, int64_t ldx,
