@@ -71,7 +71,9 @@ export class WorkerProcess {
       if (msg.ready) hello(msg as unknown as WorkerHello);
       else if (typeof msg.fatal === 'string') fail(new Error(`PythonSandbox worker: ${msg.fatal}`));
       if (msg.ready || msg.warm) {
-        this.warm = true;
+        // A request sent before this line arrived was read after it: that request
+        // consumed the prepared child, so the worker is warm only with none in flight.
+        this.warm = this.pending === null;
         onWarm(this);
       } else if (typeof msg.id === 'number' && this.pending?.id === msg.id) {
         const p = this.pending;
