@@ -109,6 +109,7 @@ export class PythonSandbox implements CodeRunner {
   private broken: Error | null = null;
   private closed = false;
   private nextId = 1;
+  private warmWaiters: (() => void)[] = [];
 
   constructor(options: PythonSandboxOptions = {}) {
     const o = options;
@@ -171,12 +172,26 @@ export class PythonSandbox implements CodeRunner {
     });
   }
 
+  /** Resolves once every worker is idle with its next child forked and prepared, so a
+   *  request sent now meets no start-up work (for pre-warming, and for measuring latency
+   *  apart from queueing). Starts the pool if needed. */
+  async warm(): Promise<void> {
+    await this.start();
+    if (this.allWarm()) return;
+    await new Promise<void>((resolve) => this.warmWaiters.push(resolve));
+  }
+
+  private allWarm(): boolean {
+    return this.closed || this.broken !== null || this.slots.every((s) => s.worker !== null && s.worker.warm && !s.worker.busy);
+  }
+
   /** Lets runs in flight finish, fails the queued ones, stops every worker. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.started?.catch(() => {});
     for (const q of this.queue.splice(0)) q.resolve(failure(this.nextId++, 'PythonSandbox closed before this request ran'));
+    for (const w of this.warmWaiters.splice(0)) w();
     await Promise.all(this.slots.map((s) => s.worker?.end()));
     if (this.sweepUid) await Promise.all(this.slots.map((s) => this.sweepUid!(s.index)));
     if (this.scratchDir) rmSync(this.scratchDir, { recursive: true, force: true });
@@ -301,10 +316,14 @@ export class PythonSandbox implements CodeRunner {
   private fail(e: Error): void {
     this.broken = e;
     for (const q of this.queue.splice(0)) q.resolve(failure(this.nextId++, e.message));
+    for (const w of this.warmWaiters.splice(0)) w();
   }
 
-  /** Gives queued requests to idle workers, warm ones first. */
+  /** Gives queued requests to idle workers, warm ones first; wakes warm() waiters. */
   private dispatch(): void {
+    if (this.warmWaiters.length > 0 && this.queue.length === 0 && this.allWarm()) {
+      for (const w of this.warmWaiters.splice(0)) w();
+    }
     while (this.queue.length > 0) {
       const idle = this.slots.map((s) => s.worker).filter((w): w is WorkerProcess => w !== null && w.alive && !w.busy);
       const worker = idle.find((w) => w.warm) ?? idle[0];

@@ -14,6 +14,12 @@ ahead of time ("spare"): the child starts its own session, waits for its request
 limits itself (rlimits, scratch cwd, scrubbed env, uid drop, no-new-privs, seccomp) and
 runs the code. The worker is a child subreaper, so everything the snippet spawns is
 found and killed when the request ends.
+
+Page faults are most of a small snippet's cost: each page a forked child first writes is
+copied on a fault, and on paravirtualised machines a fault costs 10-20 us, so a trivial
+snippet's few hundred faults cost more than the snippet. The Prefault learner measures
+which pages the children touch and has every spare map them with one madvise per run
+of pages while it waits, in the kernel (~10x cheaper a page) and off the critical path.
 """
 import codecs
 import ctypes
@@ -25,6 +31,7 @@ import importlib.machinery
 import importlib.metadata
 import importlib.util
 import json
+import re
 import os
 import resource
 import select
@@ -35,8 +42,10 @@ import sys
 import time
 import traceback
 import types
+from collections import Counter, deque
 
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
@@ -44,6 +53,8 @@ SECCOMP_MODE_FILTER = 2
 SETUP_FAILED = 121  # exit code of a child whose setup (not the snippet) failed
 STATUS_FD = 3  # the child's private channel for its final status line
 CTL_FD = 4  # where the child reads its request
+MADV_POPULATE_READ, MADV_POPULATE_WRITE = 22, 23  # Linux 5.14
+PAGE = resource.getpagesize()
 
 WARMUPS = {
     'sympy': "x = sympy.Symbol('x'); sympy.solve(x**2 - 2, x); sympy.simplify(sympy.sin(x)**2 + sympy.cos(x)**2); sympy.Rational(1, 3) + 1",
@@ -161,6 +172,117 @@ def vm_size_bytes():
         return int(f.read().split()[0]) * resource.getpagesize()
 
 
+# ---------------------------------------------------------------- prefaulting --------
+
+# One byte per page (byte 7 of each 64-bit pagemap entry: bit 63 present, bit 56 mapped
+# by this process only) -> 1 where the page counts as touched, else 0.
+TOUCHED_W = bytes(1 if b & 0x81 == 0x81 else 0 for b in range(256))  # written: a private copy
+TOUCHED_R = bytes(1 if b & 0x80 else 0 for b in range(256))  # mapped (read faults)
+RUN = re.compile(rb'\x01+')
+
+
+def mapped_ranges():
+    """[(start page, end page, 'w' | 'r')] of this process: private writable mappings
+    (written pages are copied after fork) and read-only file mappings (fork does not copy
+    their page tables, so each page read is a fault in the child)."""
+    out = []
+    with open('/proc/self/maps') as f:
+        for line in f:
+            fields = line.split()
+            perms, name = fields[1], fields[5] if len(fields) > 5 else ''
+            if perms[3] != 'p' or name.startswith('[v'):
+                continue
+            kind = 'w' if perms[:2] == 'rw' else ('r' if perms[0] == 'r' and name.startswith('/') else None)
+            if kind:
+                a, b = (int(v, 16) // PAGE for v in fields[0].split('-'))
+                out.append((a, b, kind))
+    return out
+
+
+def touched_pages(ranges):
+    """The pages of `ranges` this process has touched since its fork, as runs [a, b, kind]."""
+    runs = []
+    with open('/proc/self/pagemap', 'rb', buffering=0) as f:
+        for a, b, kind in ranges:
+            f.seek(a * 8)
+            flags = f.read((b - a) * 8)[7::8].translate(TOUCHED_W if kind == 'w' else TOUCHED_R)
+            runs.extend([a + m.start(), a + m.end(), kind] for m in RUN.finditer(flags))
+    return runs
+
+
+def populate(runs):
+    """Maps the runs now: writable pages copied, file pages mapped. Failures (a run no
+    longer mapped) only cost the faults they would have saved."""
+    for a, b, kind in runs:
+        libc.madvise(ctypes.c_void_p(a * PAGE), ctypes.c_size_t((b - a) * PAGE),
+                     MADV_POPULATE_WRITE if kind == 'w' else MADV_POPULATE_READ)
+
+
+class Learned:
+    """Page runs to map ahead: the pages touched in at least half of the last KEEP reports.
+    Reports of a child come from the snippet's own process, so every report is clipped to
+    the worker's mappings and capped: at worst MAX_PAGES of the worker's own pages are
+    copied in vain."""
+    KEEP, MAX_PAGES = 8, 16384
+
+    def __init__(self):
+        self.reports = deque(maxlen=self.KEEP)
+        self.runs = []
+
+    def add(self, runs, ranges):
+        if runs is None:  # no report (killed, or its scan failed)
+            return
+        pages = set()
+        for a, b, kind in clip(runs, ranges):
+            pages.update((p, kind) for p in range(a, b))
+            if len(pages) > self.MAX_PAGES:
+                return
+        self.reports.append(pages)
+        counts = Counter(p for r in self.reports for p in r)
+        keep = sorted(p for p, n in counts.items() if 2 * n >= len(self.reports))[:self.MAX_PAGES]
+        self.runs = []
+        for page, kind in keep:
+            last = self.runs[-1] if self.runs else None
+            if last is not None and last[1] == page and last[2] == kind:
+                last[1] += 1
+            else:
+                self.runs.append([page, page + 1, kind])
+
+
+class Prefault:
+    """What each spare maps ahead (`child`), and what the worker copies of its own pages
+    while it waits for a request (`worker`: the pages its serving loop writes, which
+    would otherwise fault on the critical path). Learned from measured requests: the first
+    FIRST spares, then one in EVERY. A measured spare maps nothing ahead and reports its
+    pages after its status line; the worker scans its own pages after answering. A
+    witness process forked beside a measured spare keeps every page shared that only one
+    side wrote, so "mapped by this process only" means "written by this process"."""
+    FIRST, EVERY = 4, 32
+
+    def __init__(self):
+        self.child, self.worker = Learned(), Learned()
+        self.spares = 0
+
+    def next_measures(self):
+        """Whether the spare about to be forked is measured (counts it)."""
+        self.spares += 1
+        return self.spares <= self.FIRST or self.spares % self.EVERY == 0
+
+
+def clip(runs, ranges):
+    """The parts of the reported runs inside `ranges` with the same kind."""
+    out = []
+    for run in runs if isinstance(runs, list) else ():
+        try:
+            a, b, kind = int(run[0]), int(run[1]), str(run[2])
+        except (TypeError, ValueError, IndexError):
+            continue
+        for lo, hi, k in ranges:
+            if k == kind and a < hi and b > lo:
+                out.append((max(a, lo), min(b, hi), kind))
+    return out
+
+
 # ---------------------------------------------------------------- the child ----------
 
 def place_fds(targets):
@@ -200,6 +322,10 @@ def child_prepare(cfg, scratch):
         os.setresgid(uid, uid, uid)
         os.setresuid(uid, uid, uid)
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # cleared by the uid change, so set again
+    # The uid change also made the child non-dumpable, which makes /proc/self root's:
+    # the snippet (and the page report) could not read its own /proc/self as `python3 -c`
+    # can. Only the snippet's own uid gains access; ptrace stays denied by seccomp.
+    prctl(PR_SET_DUMPABLE, 1)
     prctl(PR_SET_NO_NEW_PRIVS, 1)
     if cfg['filter'] is not None:
         install_filter(cfg['filter'][0])
@@ -224,6 +350,23 @@ def child_limit(req, scratch, base_vm):
 
 def cpu_seconds(req):
     return max(1, -(-req['timeoutMs'] // 1000))
+
+
+REHEARSAL = json.dumps({'id': 0, 'code': 'def f(a):\n    return [a * i for i in range(3)]\nx = f(2)', 'timeoutMs': 1000, 'memoryMb': 1, 'stdin': ''})
+
+
+def rehearse():
+    """Walks the request's path once on a dummy (parse, compile, exec, write nothing,
+    report), so the pages it reads are mapped in this new process before the request
+    comes: on paravirtualised machines the first touch of each page in a new process
+    costs microseconds even when no page fault is counted."""
+    req = json.loads(REHEARSAL)
+    exec(compile(req['code'], '<string>', 'exec'), types.ModuleType('__rehearsal__').__dict__)
+    for stream in (sys.stdout, sys.stderr):
+        stream.write('')
+        stream.flush()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    json.dumps({'pid': 0, 'exit': 0, 'exc': None, 'cpuMs': usage.ru_utime * 1000})
 
 
 def child_run(code):
@@ -263,12 +406,16 @@ def child_run(code):
     return exit_code, exc_name
 
 
-def child_main(ctl_r, out_w, err_w, st_w, cfg, scratch):
+def child_main(ctl_r, out_w, err_w, st_w, cfg, scratch, ahead, measure):
+    """`ahead`: page runs to map now; `measure`: the ranges whose touched pages this child
+    reports after its status line (a measured child maps nothing ahead)."""
+    populate(ahead)
     os.setsid()
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     place_fds({0: os.memfd_create('stdin'), 1: out_w, 2: err_w, STATUS_FD: st_w, CTL_FD: ctl_r})
     try:
         child_prepare(cfg, scratch)
+        rehearse()
         error = None
     except BaseException as e:
         error = e
@@ -288,7 +435,7 @@ def child_main(ctl_r, out_w, err_w, st_w, cfg, scratch):
         finally:
             os._exit(SETUP_FAILED)
     # The snippet may rebind anything in os, json, resource, sys: keep our own references.
-    write, dumps, getpid, getrusage, _exit = os.write, json.dumps, os.getpid, resource.getrusage, os._exit
+    write, dumps, getpid, getrusage, _exit, touched = os.write, json.dumps, os.getpid, resource.getrusage, os._exit, touched_pages
     streams = (sys.stdout, sys.stderr)
     exit_code, exc_name = child_run(req['code'])
     for stream in streams + (sys.stdout, sys.stderr):
@@ -302,6 +449,11 @@ def child_main(ctl_r, out_w, err_w, st_w, cfg, scratch):
         write(STATUS_FD, (dumps({'pid': getpid(), 'exit': exit_code, 'exc': exc_name, 'cpuMs': cpu_ms}) + '\n').encode())
     except BaseException:
         pass  # the worker falls back to the wait status
+    if measure is not None:  # after the status: the request is answered meanwhile
+        try:
+            write(STATUS_FD, (dumps({'pid': getpid(), 'touched': touched(measure)}) + '\n').encode())
+        except BaseException:
+            pass
     _exit(exit_code)
 
 
@@ -321,11 +473,30 @@ def fork():
     return pid
 
 
+def fork_witness():
+    """A child that only waits for EOF on a pipe: (pid, the pipe's write end)."""
+    r, w = os.pipe()
+    pid = fork()
+    if pid == 0:
+        try:
+            prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            os.closerange(3, r)  # nothing of the worker's (its protocol pipes above all)
+            os.closerange(r + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+            os.read(r, 1)
+        finally:
+            EXIT(0)
+    os.close(r)
+    return pid, w
+
+
 class Spare:
     """A child forked ahead of time, waiting for its request on a pipe."""
 
-    def __init__(self, cfg):
+    def __init__(self, cfg, prefault):
         self.scratch = cfg['scratch']
+        # A measured spare reports the pages it touched within the worker's mappings.
+        self.measure = mapped_ranges() if prefault.next_measures() else None
+        self.witness = fork_witness() if self.measure else None
         shutil.rmtree(self.scratch, ignore_errors=True)
         cfg['baseVm'] = vm_size_bytes()
         ctl_r, self.ctl_w = os.pipe()
@@ -338,13 +509,21 @@ class Spare:
             try:
                 for fd in (self.ctl_w, self.out_r, self.err_r, self.st_r):
                     os.close(fd)
-                child_main(ctl_r, out_w, err_w, st_w, cfg, self.scratch)
+                child_main(ctl_r, out_w, err_w, st_w, cfg, self.scratch, [] if self.measure else prefault.child.runs, self.measure)
             finally:
                 EXIT(SETUP_FAILED)
         self.pid = pid
         for fd in (ctl_r, out_w, err_w, st_w):
             os.close(fd)
         os.read(self.st_r, 1)  # the child is prepared (or dead: EOF)
+
+    def learn(self, prefault, report):
+        """A measured spare: the worker's own written pages, and the child's report."""
+        prefault.worker.add(touched_pages([r for r in self.measure if r[2] == 'w']), self.measure)
+        prefault.child.add(report, self.measure)
+        pid, fd = self.witness
+        os.close(fd)  # the witness reads EOF and exits
+        os.waitpid(pid, 0)
 
     def close_fds(self):
         for fd in (self.ctl_w, self.out_r, self.err_r, self.st_r):
@@ -435,7 +614,7 @@ def signal_status(sig, cpu_ms, cpu_limit_s):
     return 'killed'
 
 
-def serve(req, spare, cfg):
+def serve(req, spare, cfg, prefault):
     timeout_s = req['timeoutMs'] / 1000.0
     payload = json.dumps(req).encode()
     t0 = time.monotonic()
@@ -478,10 +657,12 @@ def serve(req, spare, cfg):
                 final = parse_status(status_buf, spare.pid)
     wall_ms = (time.monotonic() - t0) * 1000
     os.close(pidfd)
-    try:  # the snippet is done or out of time: its process group goes first
-        os.killpg(spare.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+    # A child that sent its status exits by itself (a measured one after its page
+    # report): its process group is killed after the answer, off the critical path
+    # (killing wakes the child to tear down its memory, which can take the CPU for ms).
+    reporting = final is not None and 'exit' in final and spare.measure is not None
+    if final is None:  # out of time or died: its process group goes first
+        killpg(spare.pid)
     reaped = None
     if final is None:  # the exit status decides: reap now, then drain what is left
         reaped = os.wait4(spare.pid, 0)
@@ -496,11 +677,14 @@ def serve(req, spare, cfg):
                 break
             if cap is not None:
                 cap.add(b)
-            elif final is None:
+            else:
                 status_buf += b
-                final = parse_status(status_buf, spare.pid)
+                final = final or parse_status(status_buf, spare.pid)
 
     def cleanup():
+        if spare.measure is not None:  # a measured child's page report follows its status
+            spare.learn(prefault, read_report(spare, status_buf) if reporting else None)
+        killpg(spare.pid)
         if reaped is None:
             os.wait4(spare.pid, 0)
             sweep(spare.pids_before)
@@ -537,17 +721,41 @@ def usage_ms(reaped):
     return (usage.ru_utime + usage.ru_stime) * 1000
 
 
-def parse_status(buf, pid):
-    """The child's final status line, if complete and from the child itself (a process
-    the snippet forked runs the same harness and reports its own pid)."""
+def parse_status(buf, pid, key=None):
+    """The child's final status line (or its line with `key`), if complete and from the
+    child itself (a process the snippet forked runs the same harness and reports its
+    own pid)."""
     for line in bytes(buf).split(b'\n')[:-1]:
         try:
             msg = json.loads(line)
         except ValueError:
             continue
-        if isinstance(msg, dict) and msg.get('pid') == pid:
+        if isinstance(msg, dict) and msg.get('pid') == pid and (key in msg if key else 'touched' not in msg):
             return msg
     return None
+
+
+def read_report(spare, status_buf, wait_s=1.0):
+    """A measured child's page report: it scans its page map after its status line and
+    then exits (bounded: a child that never reports is killed after `wait_s`)."""
+    deadline = time.monotonic() + wait_s
+    os.set_blocking(spare.st_r, True)
+    while True:
+        msg = parse_status(status_buf, spare.pid, 'touched')
+        left = deadline - time.monotonic()
+        if msg is not None or left <= 0 or not select.select([spare.st_r], [], [], left)[0]:
+            return msg['touched'] if msg else None
+        b = os.read(spare.st_r, 1 << 20)
+        if not b:
+            return None
+        status_buf += b
+
+
+def killpg(pid):
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def uid_in_use(uid):
@@ -561,9 +769,40 @@ def uid_in_use(uid):
     return False
 
 
+class Requests:
+    """Request lines from the client, and whether one is waiting."""
+
+    def __init__(self, fd):
+        self.fd, self.buf = fd, bytearray()
+
+    def waiting(self):
+        return b'\n' in self.buf or bool(select.select([self.fd], [], [], 0)[0])
+
+    def next(self):
+        """The next line (blocking); None at end of input."""
+        while b'\n' not in self.buf:
+            b = os.read(self.fd, 1 << 16)
+            if not b:
+                return None
+            self.buf += b
+        line, _, rest = bytes(self.buf).partition(b'\n')
+        self.buf = bytearray(rest)
+        return line
+
+
+def populate_while_idle(runs, requests, chunk=16):
+    """Copies the worker's own pages that its next request will write (after a fork they
+    are shared with the spare, so each first write faults on the critical path), but only
+    while no request waits: under load the faults cost no more than the copies."""
+    for i in range(0, len(runs), chunk):
+        if requests.waiting():
+            return
+        populate(runs[i:i + chunk])
+
+
 def main():
     cfg = json.loads(sys.argv[1])
-    proto_in = os.fdopen(os.dup(0), 'rb')
+    proto_in = Requests(os.dup(0))
     proto_out = os.dup(1)
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
@@ -604,21 +843,30 @@ def main():
         stream.reconfigure(encoding='utf-8', errors=errors)
     gc.collect()
     gc.freeze()  # children never touch the preloaded heap's GC headers: fewer copied pages
-    spare = Spare(cfg)
+    prefault = Prefault()
+    spare = Spare(cfg, prefault)
     send({
         'ready': True, 'pid': os.getpid(), 'python': sys.version.split()[0], 'executable': sys.executable,
         'preloaded': preloaded, 'failed': failed,
         'modules': {m: module_version(m) for m in ('numpy', 'sympy', 'scipy')},
         'seccomp': cfg['filter'] is not None, 'seccompError': seccomp_error,
     })
-    for line in proto_in:
-        response, cleanup = serve(json.loads(line), spare, cfg)
+    while True:
+        line = proto_in.next()
+        if line is None:
+            break
+        response, cleanup = serve(json.loads(line), spare, cfg, prefault)
         send(response)
         cleanup()
-        spare = Spare(cfg)
+        spare = Spare(cfg, prefault)
+        if spare.measure is None:
+            populate_while_idle(prefault.worker.runs, proto_in)
         send({'warm': True})
     os.kill(spare.pid, signal.SIGKILL)
     os.waitpid(spare.pid, 0)
+    if spare.witness is not None:
+        os.kill(spare.witness[0], signal.SIGKILL)
+        os.waitpid(spare.witness[0], 0)
     shutil.rmtree(spare.scratch, ignore_errors=True)
 
 

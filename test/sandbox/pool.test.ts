@@ -49,6 +49,20 @@ t.test('benign programs', async (t) => {
   t.same(out(await run('input()')).slice(0, 1), ['error'], 'no stdin: EOFError');
 });
 
+t.test('warm() resolves once every worker has its next child ready', async (t) => {
+  await sb.warm();
+  const pending = [run('print(1)'), run('print(2)')];
+  const warmed = sb.warm();
+  t.same((await Promise.all(pending)).map(out), [['ok', '1\n'], ['ok', '2\n']]);
+  await warmed;
+  t.same(out(await run('print(3)')), ['ok', '3\n']);
+});
+
+t.test('the snippet reads its own /proc/self as under `python3 -c`', async (t) => {
+  const r = await run('import os\nprint(sorted(int(f) for f in os.listdir("/proc/self/fd"))[:3])');
+  t.same(out(r), ['ok', '[0, 1, 2]\n']);
+});
+
 t.test('each run starts fresh: no state leaks between snippets', async (t) => {
   await run('import math\nmath.leak = 1\nopen("left.txt", "w").write("x")\nglobal_value = 5');
   const r = await run('import math, os\nprint(hasattr(math, "leak"), os.listdir("."), "global_value" in globals())');
