@@ -15,6 +15,8 @@ out = {}
 L = w.Learned()
 L.add([[0, 1 << 40, 'w'], 'junk', [5, 3, 'w'], [None, 2, 'w'], [31, 33, 'r']], [(10, 20, 'w'), (30, 40, 'r')])
 out['clipped'] = L.runs
+L.add([[10, 10 + w.Learned.MAX_PAGES + 1, 'w']], [(0, 1 << 30, 'w')])  # too large: dropped whole
+out['capped'] = L.runs
 # Pages kept: those in at least half of the reports so far.
 L = w.Learned()
 for rep in ([[10, 20, 'w']], [[15, 25, 'w']], [[15, 20, 'w']]):
@@ -50,6 +52,7 @@ print(json.dumps(out))
 t.test('prefault: clipping, majority vote, page map after fork, populate', async (t) => {
   const got = JSON.parse(execFileSync('python3', ['-c', SCRIPT, WORKER_PY], { encoding: 'utf8' })) as Record<string, unknown>;
   t.same(got.clipped, [[10, 20, 'w'], [31, 33, 'r']], 'a hostile report is clipped to the worker mappings');
+  t.same(got.capped, [[10, 20, 'w'], [31, 33, 'r']], 'a report past MAX_PAGES is dropped');
   t.same(got.majority, [[15, 20, 'w']], 'pages seen in at least half of the reports');
   t.same(got.unchanged, [[15, 20, 'w']]);
   t.same(got.written, [[3, 4, 'w'], [7, 10, 'w']], 'only the pages the child wrote');
