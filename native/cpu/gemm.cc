@@ -3,7 +3,8 @@
 //     for pc in k by KC:
 //       for ic in m by MC:   A block [MC, KC] packed into MR-tall panels (per thread, L2)
 //         micro-tiles MR×NR: registers (gemm_kernels.inc)
-// Work items are (A block × range of B panels), spread over the compute pool.
+// Threads pack B's panels together, then each computes one equal share of C's
+// rows (of its columns when m is short), packing its own A blocks.
 // bf16 inputs are widened to f32 while packing; alpha is folded into A's packing.
 // Few-row products in the x·wᵀ layout (decode) skip packing: dot products
 // streaming w once.
@@ -66,6 +67,13 @@ struct Operand {
 inline float widen(float x) { return x; }
 inline float widen(uint16_t x) { return bf16_to_f32(x); }
 
+// Rows of A and B are read in short pieces (kc elements, often 1 KB) at a
+// large stride, too short for the hardware prefetcher to catch from DRAM: the
+// packers request the next rows' lines while they copy the current ones.
+inline void prefetch_lines(const void* p, size_t bytes) {
+  for (size_t b = 0; b < bytes; b += 64) __builtin_prefetch(static_cast<const char*>(p) + b);
+}
+
 // Packing loops specialised by element type and layout, so the inner loops
 // are branch-free: each walks its source contiguously.
 //   pack_a: A[i0:i0+mc, p0:p0+kc] → panels of MR rows, k-major: dst[panel][p][r]; zero-padded.
@@ -82,6 +90,7 @@ void pack_a_t(const T* src, int64_t ld, int64_t i0, int64_t mc, int64_t p0, int6
         for (int64_t p = 0; p < kc; ++p) panel[p * MR + r] = alpha * widen(src[(p0 + p) * ld + i0 + ip + r]);
       } else {
         const T* row = src + (i0 + ip + r) * ld + p0;
+        if (ip + MR + r < mc) prefetch_lines(row + MR * ld, kc * sizeof(T));  // the next panel's row
         for (int64_t p = 0; p < kc; ++p) panel[p * MR + r] = alpha * widen(row[p]);
       }
     }
@@ -182,15 +191,8 @@ void gemm(const GemmArgs& g) {
       parallel_for(panels, [&](int64_t jp, int) {
         pack_b_panel(ks, B, pc, kc, jc + jp * NR, std::min<int64_t>(NR, nc - jp * NR), bpack + jp * NR * kc);
       });
-      const int64_t mblocks = (g.m + MC - 1) / MC;
-      const int64_t want = std::max<int64_t>(1, (4 * threads + mblocks - 1) / mblocks);  // ≥ 4 items a thread
-      const int64_t jchunks = std::min<int64_t>(panels, want);
-      const int64_t per_chunk = (panels + jchunks - 1) / jchunks;
-      parallel_for(mblocks * jchunks, [&](int64_t item, int) {
-        const int64_t ib = item / jchunks, jb = item % jchunks;
-        const int64_t i0 = ib * MC, mc = std::min(MC, g.m - i0);
-        const int64_t jp0 = jb * per_chunk, jp1 = std::min(panels, jp0 + per_chunk);
-        if (jp0 >= jp1) return;
+      // Rows [i0, i0+mc) (one MC block) × B panels [jp0, jp1): pack A, then the tiles.
+      auto block = [&](int64_t i0, int64_t mc, int64_t jp0, int64_t jp1) {
         float* apack = tl_a.get(static_cast<size_t>(MC * KC));
         pack_a(A, i0, mc, pc, kc, MR, g.alpha, apack);
         alignas(64) float edge[16 * 64];
@@ -210,6 +212,22 @@ void gemm(const GemmArgs& g) {
             }
           }
         }
+      };
+      // One equal share a thread (MR-row tiles, or B panels when m is short), so
+      // every thread finishes together; the A rows of a share are packed by its thread.
+      const int64_t tiles = (g.m + MR - 1) / MR;
+      const bool by_rows = tiles >= 2 * threads;
+      parallel_for(threads, [&](int64_t t, int) {
+        int64_t r0 = 0, r1 = g.m, jp0 = 0, jp1 = panels;
+        if (by_rows) {
+          r0 = tiles * t / threads * MR;
+          r1 = std::min(g.m, tiles * (t + 1) / threads * MR);
+        } else {
+          jp0 = panels * t / threads;
+          jp1 = panels * (t + 1) / threads;
+        }
+        for (int64_t i0 = r0; i0 < r1 && jp0 < jp1; i0 += MC)
+          block(i0, std::min(MC, r1 - i0), jp0, jp1);
       });
     }
   }
