@@ -67,3 +67,25 @@ t.test('async errors reject; the tensors an async op holds survive dispose()', a
   t.ok(y.every((v) => v === 16), 'result computed from the inputs as they were');
   t.throws(() => torl.ops.linearAsync(X, W), /linear: x has been disposed/, 'a disposed input throws synchronously');
 });
+
+t.test('the compute pool: thousands of back-to-back regions from two callers give exact results', async (t) => {
+  // Small GEMMs are many short parallel regions; the JS thread and the async runner
+  // both start them, so regions end and begin while pool threads spin or sleep.
+  const rand = rng(6);
+  const shapes: [number, number, number][] = [[1, 64, 300], [3, 32, 129], [40, 48, 70]];
+  const cases = shapes.map(([n, k, m]) => {
+    const x = randn(n * k, rand), w = randn(m * k, rand);
+    const X = torl.tensor(x, [n, k]), W = torl.tensor(w, [m, k]);
+    return { X, W, want: f32(torl.ops.linear(X, W)) };
+  });
+  let mismatches = 0;
+  const check = (i: number, y: torl.Tensor) => {
+    const got = f32(y);
+    if (got.some((v, j) => v !== cases[i]!.want[j])) mismatches++;
+    y.dispose();
+  };
+  const asyncRuns = Array.from({ length: 300 }, (_, r) => torl.ops.linearAsync(cases[r % 3]!.X, cases[r % 3]!.W).then((y) => check(r % 3, y)));
+  for (let r = 0; r < 1500; r++) check(r % 3, torl.ops.linear(cases[r % 3]!.X, cases[r % 3]!.W));
+  await Promise.all(asyncRuns);
+  t.equal(mismatches, 0, '1800 products, each identical to the first');
+});
