@@ -154,7 +154,7 @@ void gemm_rows_nt(const GemmArgs& g, const GemmKernels& ks) {
     x = xf;
     ldx = g.k;
   }
-  const int64_t chunk = 64;
+  const int64_t chunk = g.m == 1 ? std::max<int64_t>(64, (g.n + num_threads() - 1) / num_threads()) : 64;
   const int64_t items = (g.n + chunk - 1) / chunk;
   parallel_for(items, [&](int64_t it, int) {
     const int64_t j0 = it * chunk, j1 = std::min(g.n, j0 + chunk);

@@ -94,7 +94,9 @@ for (const { name, config } of CONFIGS) {
         const one = await model.logprobs({ tokens: batch.tokens.slice(s, e), cuSeqlens: Int32Array.from([0, e - s]) });
         for (let i = s; i < e; i++) err = Math.max(err, Math.abs(one.logprobs[i - s]! - packed.logprobs[i]!), Math.abs(one.entropy[i - s]! - packed.entropy[i]!));
       }
-      t2.ok(err <= 2e-6, `max difference ${err.toExponential(2)}`);
+      // Packed (T = 20) and single sequences (T = 1…9) take different GEMM paths (tiles vs
+      // the few-row dot product), so f32 sums round differently: a few ulps of |log p| ≈ 4.
+      t2.ok(err <= 1e-5, `max difference ${err.toExponential(2)}`);
     });
 
     tt.test('SFT cross-entropy: loss and every parameter gradient', async (t2) => {
