@@ -520,7 +520,11 @@ class Spare:
 
     def learn(self, prefault, report):
         """A measured spare: the worker's own written pages, and the child's report."""
-        prefault.worker.add(touched_pages([r for r in self.measure if r[2] == 'w']), self.measure)
+        try:  # a kernel without a readable page map: nothing is learned
+            own = touched_pages([r for r in self.measure if r[2] == 'w'])
+        except OSError:
+            own = None
+        prefault.worker.add(own, self.measure)
         prefault.child.add(report, self.measure)
         pid, fd = self.witness
         os.close(fd)  # the witness reads EOF and exits
