@@ -1,7 +1,7 @@
 // The compute pool. One region at a time: the caller publishes (fn, n), bumps
 // a generation counter, and every worker (and the caller) claims indices from
 // an atomic counter until none are left. Between regions a worker spins for a
-// short while (kSpinIters pause instructions, ~50 µs) before it sleeps on a
+// short while (kSpinIters pause instructions, ~0.5 ms here) before it sleeps on a
 // condition variable, and the caller spins the same way before it sleeps on
 // the last index: waking a sleeping thread costs tens of µs (hundreds on a
 // paravirtualised VM), as much as a whole decode-sized GEMV, and back-to-back
