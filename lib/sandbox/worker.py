@@ -629,7 +629,7 @@ def serve(req, spare, cfg, prefault):
         pass  # the spare died: its wait status tells below
     os.close(spare.ctl_w)
     out, err = Capture(cfg['maxOutputBytes']), Capture(cfg['maxOutputBytes'])
-    status_buf = bytearray()
+    status_lines = StatusLines(spare.pid)
     pidfd = os.pidfd_open(spare.pid)
     poller = select.poll()
     streams = {spare.out_r: out, spare.err_r: err, spare.st_r: None}
@@ -658,8 +658,8 @@ def serve(req, spare, cfg, prefault):
             elif streams[fd] is not None:
                 streams[fd].add(b)
             else:
-                status_buf += b
-                final = parse_status(status_buf, spare.pid)
+                status_lines.add(b)
+                final = status_lines.final()
     wall_ms = (time.monotonic() - t0) * 1000
     os.close(pidfd)
     # A child that sent its status exits by itself (a measured one after its page
@@ -683,12 +683,12 @@ def serve(req, spare, cfg, prefault):
             if cap is not None:
                 cap.add(b)
             else:
-                status_buf += b
-                final = final or parse_status(status_buf, spare.pid)
+                status_lines.add(b)
+                final = status_lines.final()
 
     def cleanup():
         if spare.measure is not None:  # a measured child's page report follows its status
-            spare.learn(prefault, read_report(spare, status_buf) if reporting else None)
+            spare.learn(prefault, read_report(spare, status_lines) if reporting else None)
         killpg(spare.pid)
         if reaped is None:
             os.wait4(spare.pid, 0)
@@ -726,34 +726,54 @@ def usage_ms(reaped):
     return (usage.ru_utime + usage.ru_stime) * 1000
 
 
-def parse_status(buf, pid, key=None):
-    """The child's final status line (or its line with `key`), if complete and from the
-    child itself (a process the snippet forked runs the same harness and reports its
-    own pid)."""
-    for line in bytes(buf).split(b'\n')[:-1]:
-        try:
-            msg = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(msg, dict) and msg.get('pid') == pid and (key in msg if key else 'touched' not in msg):
-            return msg
-    return None
+class StatusLines:
+    """The child's private status channel: its final status line, then (measured children)
+    its page report. Kept up to LIMIT bytes and each line parsed once, so a snippet that
+    floods the channel costs the worker linear time and bounded memory. Only lines from
+    the child itself count (a process the snippet forked runs the same harness and
+    reports its own pid)."""
+    LIMIT = 4 << 20  # a page report of MAX_PAGES single-page runs is ~0.5 MB
+
+    def __init__(self, pid):
+        self.pid, self.buf, self.parsed, self.msgs = pid, bytearray(), 0, []
+
+    def add(self, b):
+        room = self.LIMIT - len(self.buf)
+        if room <= 0:
+            return
+        self.buf += b[:room]
+        start, end = self.parsed, self.buf.rfind(b'\n', self.parsed)
+        if end < 0:
+            return
+        self.parsed = end + 1
+        for line in bytes(self.buf[start:end]).split(b'\n'):
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(msg, dict) and msg.get('pid') == self.pid:
+                self.msgs.append(msg)
+
+    def final(self):
+        return next((m for m in self.msgs if 'touched' not in m), None)
+
+    def report(self):
+        return next((m['touched'] for m in self.msgs if 'touched' in m), None)
 
 
-def read_report(spare, status_buf, wait_s=1.0):
+def read_report(spare, lines, wait_s=1.0):
     """A measured child's page report: it scans its page map after its status line and
     then exits (bounded: a child that never reports is killed after `wait_s`)."""
     deadline = time.monotonic() + wait_s
     os.set_blocking(spare.st_r, True)
     while True:
-        msg = parse_status(status_buf, spare.pid, 'touched')
         left = deadline - time.monotonic()
-        if msg is not None or left <= 0 or not select.select([spare.st_r], [], [], left)[0]:
-            return msg['touched'] if msg else None
+        if lines.report() is not None or left <= 0 or not select.select([spare.st_r], [], [], left)[0]:
+            return lines.report()
         b = os.read(spare.st_r, 1 << 20)
         if not b:
             return None
-        status_buf += b
+        lines.add(b)
 
 
 def killpg(pid):

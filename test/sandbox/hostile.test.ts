@@ -67,6 +67,12 @@ const CASES: Case[] = [
     check: (r) => r.status === 'ok' && r.stdout === 'done\n',
   },
   {
+    name: "floods the harness's status channel (fd 3)",
+    code: 'import os\nfor i in range(2000):\n    os.write(3, b"{\\"pid\\": 1, \\"touched\\": []}\\n" * 2000)\nprint("done")',
+    timeoutMs: 20_000,
+    check: (r) => r.status === 'ok' && r.stdout === 'done\n',
+  },
+  {
     name: 'double-forked daemon',
     code: 'import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(60)\n    os._exit(0)\nos.wait()\nprint("parent")',
     timeoutMs: 20_000,
