@@ -170,7 +170,7 @@ def write_all(fd, data):
 
 def vm_size_bytes():
     with open('/proc/self/statm', 'rb') as f:
-        return int(f.read().split()[0]) * resource.getpagesize()
+        return int(f.read().split()[0]) * PAGE
 
 
 # ---------------------------------------------------------------- prefaulting --------
@@ -666,10 +666,9 @@ def serve(req, spare, cfg, prefault):
     # report): its process group is killed after the answer, off the critical path
     # (killing wakes the child to tear down its memory, which can take the CPU for ms).
     reporting = final is not None and 'exit' in final and spare.measure is not None
-    if final is None:  # out of time or died: its process group goes first
-        killpg(spare.pid)
     reaped = None
-    if final is None:  # the exit status decides: reap now, then drain what is left
+    if final is None:  # out of time or died: kill its group, reap, then drain what is left
+        killpg(spare.pid)
         reaped = os.wait4(spare.pid, 0)
         sweep(spare.pids_before)
     for fd, cap in streams.items():

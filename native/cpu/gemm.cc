@@ -123,14 +123,11 @@ void pack_b_n(const T* src, int64_t ld, int64_t p0, int64_t kc, int64_t j0, int6
 
 void pack_b_panel(const GemmKernels& ks, const Operand& B, int64_t p0, int64_t kc, int64_t j0, int64_t cols,
                   float* dst) {
-  const bool bf16 = B.dtype == DType::BF16;
   if (B.trans) {  // stored [n, k]: source rows j0.. are the panel's columns
-    const int64_t at = j0 * B.ld + p0;
-    const void* src = bf16 ? static_cast<const void*>(static_cast<const uint16_t*>(B.base) + at)
-                           : static_cast<const void*>(static_cast<const float*>(B.base) + at);
+    const char* src = static_cast<const char*>(B.base) + (j0 * B.ld + p0) * dtype_size(B.dtype);
     return ks.pack_nt(kc, cols, src, B.dtype, B.ld, dst);
   }
-  if (bf16)
+  if (B.dtype == DType::BF16)
     pack_b_n(static_cast<const uint16_t*>(B.base), B.ld, p0, kc, j0, cols, ks.nr, dst);
   else
     pack_b_n(static_cast<const float*>(B.base), B.ld, p0, kc, j0, cols, ks.nr, dst);
@@ -154,6 +151,8 @@ void gemm_rows_nt(const GemmArgs& g, const GemmKernels& ks) {
     x = xf;
     ldx = g.k;
   }
+  // One row: one contiguous part of w per thread (a single sequential stream each);
+  // more rows: 64-row items, claimed as threads come free.
   const int64_t chunk = g.m == 1 ? std::max<int64_t>(64, (g.n + num_threads() - 1) / num_threads()) : 64;
   const int64_t items = (g.n + chunk - 1) / chunk;
   parallel_for(items, [&](int64_t it, int) {

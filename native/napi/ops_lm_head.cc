@@ -11,7 +11,6 @@ namespace torl::napi {
 
 namespace {
 
-
 void define(Napi::Env env, Napi::Object exports) {
   def_op(env, exports, "lmHeadLogprob", [](const Napi::CallbackInfo& info) -> Compute {
     const char* op = "lmHeadLogprob";
