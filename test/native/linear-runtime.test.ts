@@ -76,7 +76,10 @@ t.test('the compute pool: thousands of back-to-back regions from two callers giv
   const cases = shapes.map(([n, k, m]) => {
     const x = randn(n * k, rand), w = randn(m * k, rand);
     const X = torl.tensor(x, [n, k]), W = torl.tensor(w, [m, k]);
-    return { X, W, want: f32(torl.ops.linear(X, W)) };
+    const want = f32(torl.ops.linear(X, W));
+    const ref = matmul64(x, w, n, m, k, false, true);
+    t.equal(compare(want, ref.c, ref.mag, 1e-6), null, `${n}x${k}x${m} against float64`);
+    return { X, W, want };
   });
   let mismatches = 0;
   const check = (i: number, y: torl.Tensor) => {
