@@ -8,19 +8,24 @@ stdin/stdout (the worker moves them to private descriptors and points fds 0/1 at
   <- {"id", "status", "returnCode", "stdout", "stderr", "wallMs", "cpuMs", "truncated"}
   <- {"warm": true}      after each response, once the next child is forked
 
-At start the worker imports the preload modules, warms them up, freezes the GC heap, and
-writes {"ready": true, ...} with what it found. Each request runs in a fresh child forked
-ahead of time ("spare"): the child starts its own session, waits for its request, then
-limits itself (rlimits, scratch cwd, scrubbed env, uid drop, no-new-privs, seccomp) and
-runs the code. The worker is a child subreaper, so everything the snippet spawns is
-found and killed when the request ends.
+Two processes: the worker (this script's first process: protocol, supervision, output,
+clean-up; it never imports the preload modules) and its zygote, forked at start, which
+imports the preload modules, warms them up, freezes the GC heap and then only forks.
+The worker writes {"ready": true, ...} with what the zygote found. Each request runs in a
+fresh child forked ahead of time ("spare") by the zygote as the *worker's* child
+(clone with CLONE_PARENT): the spare hands the worker its ends of four pipes over a
+socket, starts its own session, waits for its request, then limits itself (rlimits,
+scratch cwd, scrubbed env, uid drop, no-new-privs, seccomp) and runs the code. The worker
+is the spare's parent and a child subreaper, so it reaps the spare and finds and kills
+everything the snippet spawns when the request ends.
 
-Page faults are most of a small snippet's cost: each page a forked child first writes is
-copied on a fault, and on paravirtualised machines a fault costs 10-20 us, so a trivial
-snippet's few hundred faults cost more than the snippet. The Prefault learner measures
-which pages the children touch and has every spare map them with one madvise per run
-of pages while it waits: in the kernel (~5 us a page here instead of 15-20) and off the
-critical path.
+Page faults are most of a small snippet's cost: after a fork every page either side
+first writes is copied on a fault, and on paravirtualised machines a fault costs 10-20
+us. Hence the split: the zygote's loop is one read and one clone, so it writes a few
+pages per fork, while the worker, whose per-request Python code writes hundreds of
+pages, shares its memory with no one. And the Prefault learner measures which pages the
+children write and has every spare copy them as soon as it is forked (process_madvise):
+~6 us a page here instead of a ~17 us fault, and off the critical path.
 """
 import codecs
 import ctypes
@@ -39,6 +44,7 @@ import select
 import shutil
 import signal
 import socket
+import struct
 import sys
 import time
 import traceback
@@ -54,7 +60,8 @@ SECCOMP_MODE_FILTER = 2
 SETUP_FAILED = 121  # exit code of a child whose setup (not the snippet) failed
 STATUS_FD = 3  # the child's private channel for its final status line
 CTL_FD = 4  # where the child reads its request
-MADV_POPULATE_READ, MADV_POPULATE_WRITE = 22, 23  # Linux 5.14
+MADV_POPULATE_WRITE = 23  # Linux 5.14
+SYS_PROCESS_MADVISE = 440  # Linux 5.10, the same number on every architecture
 PAGE = resource.getpagesize()
 
 WARMUPS = {
@@ -153,6 +160,17 @@ def module_version(name):
         return 'unknown'
 
 
+def read_exact(fd, n):
+    chunks = []
+    while n:
+        b = os.read(fd, n)
+        if not b:
+            raise EOFError('pipe closed %d bytes early' % n)
+        chunks.append(b)
+        n -= len(b)
+    return b''.join(chunks)
+
+
 def read_all(fd):
     chunks = []
     while True:
@@ -176,54 +194,74 @@ def vm_size_bytes():
 # ---------------------------------------------------------------- prefaulting --------
 
 # One byte per page (byte 7 of each 64-bit pagemap entry: bit 63 present, bit 56 mapped
-# by this process only) -> 1 where the page counts as touched, else 0.
-TOUCHED_W = bytes(1 if b & 0x81 == 0x81 else 0 for b in range(256))  # written: a private copy
-TOUCHED_R = bytes(1 if b & 0x80 else 0 for b in range(256))  # mapped (read faults)
+# by this process only) -> 1 where the page is this process's own copy, else 0.
+WRITTEN = bytes(1 if b & 0x81 == 0x81 else 0 for b in range(256))
 RUN = re.compile(rb'\x01+')
 
 
-def mapped_ranges():
-    """[(start page, end page, 'w' | 'r')] of this process: private writable mappings
-    (written pages are copied after fork) and read-only file mappings (fork does not copy
-    their page tables, so each page read is a fault in the child)."""
+def mapped_ranges(pid='self'):
+    """[(start page, end page)] of a process's private writable mappings: after a fork,
+    each page of them either side writes is copied."""
     out = []
-    with open('/proc/self/maps') as f:
+    with open('/proc/%s/maps' % pid) as f:
         for line in f:
             fields = line.split()
-            perms, name = fields[1], fields[5] if len(fields) > 5 else ''
-            if perms[3] != 'p' or name.startswith('[v'):
-                continue
-            kind = 'w' if perms[:2] == 'rw' else ('r' if perms[0] == 'r' and name.startswith('/') else None)
-            if kind:
-                a, b = (int(v, 16) // PAGE for v in fields[0].split('-'))
-                out.append((a, b, kind))
+            name = fields[5] if len(fields) > 5 else ''
+            if fields[1][:2] == 'rw' and fields[1][3] == 'p' and not name.startswith('[v'):
+                out.append(tuple(int(v, 16) // PAGE for v in fields[0].split('-')))
     return out
 
 
-def touched_pages(ranges):
-    """The pages of `ranges` this process has touched since its fork, as runs [a, b, kind]."""
+def written_pages(ranges):
+    """The pages of `ranges` this process has written since its fork, as runs [a, b]."""
     runs = []
     with open('/proc/self/pagemap', 'rb', buffering=0) as f:
-        for a, b, kind in ranges:
+        for a, b in ranges:
             f.seek(a * 8)
-            flags = f.read((b - a) * 8)[7::8].translate(TOUCHED_W if kind == 'w' else TOUCHED_R)
-            runs.extend([a + m.start(), a + m.end(), kind] for m in RUN.finditer(flags))
+            flags = f.read((b - a) * 8)[7::8].translate(WRITTEN)
+            runs.extend([a + m.start(), a + m.end()] for m in RUN.finditer(flags))
     return runs
 
 
 def populate(runs):
-    """Maps the runs now: writable pages copied, file pages mapped. Failures (a run no
-    longer mapped) only cost the faults they would have saved."""
-    for a, b, kind in runs:
-        libc.madvise(ctypes.c_void_p(a * PAGE), ctypes.c_size_t((b - a) * PAGE),
-                     MADV_POPULATE_WRITE if kind == 'w' else MADV_POPULATE_READ)
+    """Copies the runs' pages now, one madvise per run. Failures (a run no longer mapped)
+    only cost the faults they would have saved."""
+    for a, b in runs:
+        libc.madvise(ctypes.c_void_p(a * PAGE), ctypes.c_size_t((b - a) * PAGE), MADV_POPULATE_WRITE)
+
+
+class Ahead:
+    """The page runs a spare copies as soon as it is forked. Each copy ahead costs ~6 us
+    here instead of a ~17 us copy-on-write fault later (measured, paravirtualised);
+    pages that are only read are not mapped ahead: their first touch in a new process
+    costs about as much either way, so mapping them ahead only added work. Kept in the
+    zygote (the spare inherits them) as one struct iovec array that the spare hands to
+    process_madvise(2), one system call per IOV_MAX runs: the kernel only reads the array,
+    so using it copies no page. Where process_madvise refuses (kernels before 6.13 take
+    only a few advices) or a run is no longer mapped, that part is done one madvise per run."""
+    IOV_MAX = 1024
+
+    def __init__(self, runs):
+        iov = b''.join(struct.pack('QQ', a * PAGE, (b - a) * PAGE) for a, b in runs)
+        self.iov = ctypes.create_string_buffer(iov, len(iov) or 1)
+        self.parts = []  # (first, count, bytes, runs)
+        for i in range(0, len(runs), self.IOV_MAX):
+            part = runs[i:i + self.IOV_MAX]
+            self.parts.append((i, len(part), sum(b - a for a, b in part) * PAGE, part))
+
+    def apply(self):
+        pidfd = os.pidfd_open(os.getpid())
+        for first, count, size, runs in self.parts:
+            if libc.syscall(SYS_PROCESS_MADVISE, pidfd, ctypes.byref(self.iov, first * 16), count, MADV_POPULATE_WRITE, 0) != size:
+                populate(runs)
+        os.close(pidfd)
 
 
 class Learned:
-    """Page runs to map ahead: the pages touched in at least half of the last KEEP reports.
-    Reports of a child come from the snippet's own process, so every report is clipped to
-    the worker's mappings and capped: at worst MAX_PAGES of the worker's own pages are
-    copied in vain."""
+    """Page runs to copy ahead: the pages written in at least half of the last KEEP
+    reports. Reports come from the snippet's own process, so every report is clipped to
+    the zygote's mappings and capped: at worst MAX_PAGES of the zygote's pages are copied
+    in vain by each spare."""
     KEEP, MAX_PAGES = 8, 16384
 
     def __init__(self):
@@ -231,37 +269,35 @@ class Learned:
         self.runs = []
 
     def add(self, runs, ranges):
+        """Counts one report; whether the runs changed."""
         if runs is None:  # no report (killed, or its scan failed)
-            return
+            return False
         pages = set()
-        for a, b, kind in clip(runs, ranges):
+        for a, b in clip(runs, ranges):
             if len(pages) + b - a > self.MAX_PAGES:
-                return
-            pages.update((p, kind) for p in range(a, b))
+                return False
+            pages.update(range(a, b))
         self.reports.append(pages)
         counts = Counter(p for r in self.reports for p in r)
         keep = sorted(p for p, n in counts.items() if 2 * n >= len(self.reports))[:self.MAX_PAGES]
-        self.runs = []
-        for page, kind in keep:
-            last = self.runs[-1] if self.runs else None
-            if last is not None and last[1] == page and last[2] == kind:
-                last[1] += 1
+        runs = []
+        for page in keep:
+            if runs and runs[-1][1] == page:
+                runs[-1][1] += 1
             else:
-                self.runs.append([page, page + 1, kind])
+                runs.append([page, page + 1])
+        changed, self.runs = runs != self.runs, runs
+        return changed
 
 
 class Prefault:
-    """What each spare maps ahead (`child`), and what the worker copies of its own pages
-    while it waits for a request (`worker`: the pages its serving loop writes, which
-    would otherwise fault on the critical path). Learned from measured requests: the first
-    FIRST spares, then one in EVERY. A measured spare maps nothing ahead and reports its
-    pages after its status line; the worker scans its own pages after answering. A
-    witness process forked beside a measured spare keeps every page shared that only one
-    side wrote, so "mapped by this process only" means "written by this process"."""
+    """What each spare copies ahead, learned from measured spares: the first FIRST, then
+    one in EVERY. A measured spare copies nothing ahead and reports the pages it wrote
+    after its status line (see `fork_witness` for why the report is exact)."""
     FIRST, EVERY = 4, 32
 
     def __init__(self):
-        self.child, self.worker = Learned(), Learned()
+        self.learned = Learned()
         self.spares = 0
 
     def next_measures(self):
@@ -271,16 +307,16 @@ class Prefault:
 
 
 def clip(runs, ranges):
-    """The parts of the reported runs inside `ranges` with the same kind."""
+    """The parts of the reported runs inside `ranges`."""
     out = []
     for run in runs if isinstance(runs, list) else ():
         try:
-            a, b, kind = int(run[0]), int(run[1]), str(run[2])
+            a, b = int(run[0]), int(run[1])
         except (TypeError, ValueError, IndexError):
             continue
-        for lo, hi, k in ranges:
-            if k == kind and a < hi and b > lo:
-                out.append((max(a, lo), min(b, hi), kind))
+        for lo, hi in ranges:
+            if a < hi and b > lo:
+                out.append((max(a, lo), min(b, hi)))
     return out
 
 
@@ -407,13 +443,24 @@ def child_run(code):
     return exit_code, exc_name
 
 
-def child_main(ctl_r, out_w, err_w, st_w, cfg, scratch, ahead, measure):
-    """`ahead`: page runs to map now; `measure`: the ranges whose touched pages this child
-    reports after its status line (a measured child maps nothing ahead)."""
-    populate(ahead)
-    os.setsid()
+def child_main(chan, cfg, measure, ahead):
+    """A spare, just forked by the zygote as the worker's child. It copies the pages it
+    will write (`ahead`), hands the worker its ends of four pipes (request, stdout, stderr,
+    status), prepares, says so on the status pipe and waits for its request. A measured
+    spare (`measure`) copies nothing ahead and reports the pages it wrote after its status."""
+    if measure:
+        fork_witness()
+        measure = mapped_ranges()
+    else:
+        ahead.apply()
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    (ctl_r, ctl_w), (out_r, out_w), (err_r, err_w), (st_r, st_w) = (os.pipe() for _ in range(4))
+    socket.send_fds(chan, [b'%d' % os.getpid()], [ctl_w, out_r, err_r, st_r])
+    for fd in (ctl_w, out_r, err_r, st_r):
+        os.close(fd)
+    os.setsid()
     place_fds({0: os.memfd_create('stdin'), 1: out_w, 2: err_w, STATUS_FD: st_w, CTL_FD: ctl_r})
+    scratch, base_vm = cfg['scratch'], vm_size_bytes()
     try:
         child_prepare(cfg, scratch)
         rehearse()
@@ -429,14 +476,14 @@ def child_main(ctl_r, out_w, err_w, st_w, cfg, scratch, ahead, measure):
         if error is not None:
             raise error
         req = json.loads(data)
-        child_limit(req, scratch, cfg['baseVm'])
+        child_limit(req, scratch, base_vm)
     except BaseException as e:
         try:
             os.write(STATUS_FD, (json.dumps({'pid': os.getpid(), 'setupError': '%s: %s' % (type(e).__name__, e)}) + '\n').encode())
         finally:
             os._exit(SETUP_FAILED)
     # The snippet may rebind anything in os, json, resource, sys: keep our own references.
-    write, dumps, getpid, getrusage, _exit, touched = os.write, json.dumps, os.getpid, resource.getrusage, os._exit, touched_pages
+    write, dumps, getpid, getrusage, _exit, written = os.write, json.dumps, os.getpid, resource.getrusage, os._exit, written_pages
     streams = (sys.stdout, sys.stderr)
     exit_code, exc_name = child_run(req['code'])
     for stream in streams + (sys.stdout, sys.stderr):
@@ -450,9 +497,9 @@ def child_main(ctl_r, out_w, err_w, st_w, cfg, scratch, ahead, measure):
         write(STATUS_FD, (dumps({'pid': getpid(), 'exit': exit_code, 'exc': exc_name, 'cpuMs': cpu_ms}) + '\n').encode())
     except BaseException:
         pass  # the worker falls back to the wait status
-    if measure is not None:  # after the status: the request is answered meanwhile
+    if measure:  # after the status: the request is answered meanwhile
         try:
-            write(STATUS_FD, (dumps({'pid': getpid(), 'touched': touched(measure)}) + '\n').encode())
+            write(STATUS_FD, (dumps({'pid': getpid(), 'written': written(measure)}) + '\n').encode())
         except BaseException:
             pass
     _exit(exit_code)
@@ -460,75 +507,194 @@ def child_main(ctl_r, out_w, err_w, st_w, cfg, scratch, ahead, measure):
 
 # ---------------------------------------------------------------- the worker ---------
 
-def fork():
-    """fork(2) without CPython's at-fork machinery when the worker is single-threaded:
-    os.fork's after-fork handlers (thread and lock re-initialisation, logging, random…)
-    touch a few hundred pages, each a copy-on-write fault in the child. With one thread
-    no lock can be held by another, and child_prepare reseeds `random` itself."""
-    if len(os.listdir('/proc/self/task')) != 1:
-        return os.fork()
-    pid = libc.fork()
+def fork_witness():
+    """Forks a process that only sleeps until its parent, a measured spare, exits. Every
+    page neither of them writes stays shared with it, so a page the spare finds "mapped by
+    this process only" in its page map is one the spare wrote (and not one the zygote
+    left to the spare alone by writing its own copy meanwhile)."""
+    if libc.fork() == 0:
+        try:
+            prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            os.closerange(0, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+            while True:
+                signal.pause()
+        finally:
+            EXIT(0)
+
+
+# ---------------------------------------------------------------- the zygote ---------
+
+CLONE_FLAGS = 0x00008000 | int(signal.SIGCHLD)  # CLONE_PARENT; a plain int (not an enum) is cheaper on every fork
+SYS_CLONE = {'x86_64': 56, 'aarch64': 220, 'ppc64le': 120, 's390x': 120, 'riscv64': 220}.get(os.uname().machine)
+
+
+def clone_parent():
+    """fork(2) whose child is the caller's parent's child: clone(CLONE_PARENT) without a
+    new stack, so the child returns here on a copy of ours. Only in a single-threaded
+    process: libc's fork handlers (and CPython's) are skipped, and each page they would
+    write is a copy-on-write fault in the child; with one thread no lock can be held."""
+    pid = libc.syscall(SYS_CLONE, CLONE_FLAGS, 0, 0, 0, 0)
     if pid < 0:
         e = ctypes.get_errno()
-        raise OSError(e, 'fork: %s' % os.strerror(e))
+        raise OSError(e, 'clone: %s' % os.strerror(e))
     return pid
 
 
-def fork_witness():
-    """A child that only waits for EOF on a pipe: (pid, the pipe's write end)."""
-    r, w = os.pipe()
-    pid = fork()
+def fork_orphan():
+    """The same for a multi-threaded zygote (a preload started threads): a regular fork
+    whose child forks the spare and exits, so the spare is re-parented to the worker
+    (the nearest subreaper)."""
+    pid = os.fork()
     if pid == 0:
-        try:
-            prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-            os.closerange(3, r)  # nothing of the worker's (its protocol pipes above all)
-            os.closerange(r + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
-            os.read(r, 1)
-        finally:
+        parent = os.getpid()
+        if libc.fork() != 0:
             EXIT(0)
-    os.close(r)
-    return pid, w
+        while os.getppid() == parent:  # re-parented before it asks for a parent-death signal
+            time.sleep(0.0005)
+        return 0
+    os.waitpid(pid, 0)
+    return pid
+
+
+def zygote(cfg, cmd, chan, hello):
+    """The zygote's life: preload, say what was found on `hello`, then serve commands from
+    `cmd` until EOF: "f" forks a spare, "m" a measured one, "r" + length + JSON replaces
+    the page runs spares copy ahead. After each fork every page it writes is a
+    copy-on-write fault, so a fork costs it one read and one clone; a clone that fails is
+    reported on `chan` in place of the spare's pipes."""
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    preloaded, failed = [], {}
+    for name in cfg['preload']:
+        try:
+            mod = importlib.import_module(name)
+            if name in WARMUPS:
+                exec(WARMUPS[name], {name: mod})
+            preloaded.append(name)
+        except Exception as e:
+            failed[name] = '%s: %s' % (type(e).__name__, e)
+    seccomp_error = None
+    cfg['filter'] = None
+    if cfg['seccomp']:
+        sc, seccomp_error = load_seccomp()
+        if sc is not None:
+            cfg['filter'] = compile_filter(sc, cfg['blockNetwork'])
+    # The spares inherit this environment and these stdio objects.
+    os.environ.clear()
+    os.environ.update(cfg['env'], HOME=cfg['scratch'], TMPDIR=cfg['scratch'])
+    for stream, errors in ((sys.stdin, 'surrogateescape'), (sys.stdout, 'surrogateescape'), (sys.stderr, 'backslashreplace')):
+        stream.reconfigure(encoding='utf-8', errors=errors)
+    write_all(hello, json.dumps({
+        'python': sys.version.split()[0], 'executable': sys.executable,
+        'preloaded': preloaded, 'failed': failed,
+        'modules': {m: module_version(m) for m in ('numpy', 'sympy', 'scipy')},
+        'seccomp': cfg['filter'] is not None, 'seccompError': seccomp_error,
+    }).encode())
+    os.close(hello)
+    spawn = clone_parent if SYS_CLONE is not None and len(os.listdir('/proc/self/task')) == 1 else fork_orphan
+    gc.collect()
+    gc.freeze()  # children never touch the preloaded heap's GC headers: fewer copied pages
+    collapse_heap()
+    read, ahead = os.read, Ahead([])
+    while True:
+        b = read(cmd, 1)
+        if b == b'r':
+            ahead = Ahead(json.loads(read_exact(cmd, int.from_bytes(read_exact(cmd, 8), 'little'))))
+            continue
+        if not b:
+            EXIT(0)
+        try:
+            pid = spawn()
+        except OSError as e:
+            chan.send(str(e).encode())
+            continue
+        if pid == 0:
+            try:
+                child_main(chan, cfg, b == b'm', ahead)
+            finally:
+                EXIT(SETUP_FAILED)
+
+
+class ZygoteGone(RuntimeError):
+    pass
+
+
+class Zygote:
+    """The worker's end of its zygote: started here, asked for one spare at a time."""
+    SPAWN_TIMEOUT_S = 60
+
+    def __init__(self, cfg, keep_closed):
+        """Forks the zygote and waits for what it preloaded (its hello, a dict).
+        `keep_closed`: descriptors of the worker the zygote must not hold."""
+        self.chan, chan = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        cmd_r, self.cmd = os.pipe()
+        hello_r, hello_w = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            try:
+                for fd in keep_closed + [self.chan.fileno(), self.cmd, hello_r]:
+                    os.close(fd)
+                zygote(cfg, cmd_r, chan, hello_w)
+            finally:
+                EXIT(SETUP_FAILED)
+        chan.close()
+        os.close(cmd_r)
+        os.close(hello_w)
+        data = read_all(hello_r)
+        os.close(hello_r)
+        self.hello = json.loads(data) if data else None
+
+    def spawn(self, measure):
+        """A new spare: (its pid, [request w, stdout r, stderr r, status r])."""
+        try:
+            os.write(self.cmd, b'm' if measure else b'f')
+        except BrokenPipeError:
+            raise ZygoteGone('the zygote died') from None
+        if not select.select([self.chan], [], [], self.SPAWN_TIMEOUT_S)[0]:
+            raise ZygoteGone('no spare from the zygote in %d s' % self.SPAWN_TIMEOUT_S)
+        msg, fds, _, _ = socket.recv_fds(self.chan, 4096, 4)
+        if len(fds) != 4:
+            for fd in fds:
+                os.close(fd)
+            raise ZygoteGone('the zygote could not fork: %s' % (msg.decode(errors='replace') or 'it died'))
+        return int(msg), fds
+
+    def ranges(self):
+        """The zygote's mappings: what a spare's page report is clipped to."""
+        return mapped_ranges(self.pid)
+
+    def teach(self, runs):
+        """The page runs the next spares copy ahead."""
+        data = json.dumps(runs).encode()
+        try:
+            write_all(self.cmd, b'r' + len(data).to_bytes(8, 'little') + data)
+        except BrokenPipeError:
+            raise ZygoteGone('the zygote died') from None
+
+    def close(self, kill=False):
+        """Ends the zygote: EOF on its commands, or SIGKILL when it no longer answers."""
+        os.close(self.cmd)
+        self.chan.close()
+        if kill:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass  # already reaped by a sweep
 
 
 class Spare:
-    """A child forked ahead of time, waiting for its request on a pipe."""
+    """A child forked ahead of time, prepared and waiting for its request on a pipe."""
 
-    def __init__(self, cfg, prefault):
+    def __init__(self, zygote, cfg, prefault):
         self.scratch = cfg['scratch']
-        # A measured spare reports the pages it touched within the worker's mappings.
-        self.measure = mapped_ranges() if prefault.next_measures() else None
-        self.witness = fork_witness() if self.measure else None
+        self.measure = prefault.next_measures()
         shutil.rmtree(self.scratch, ignore_errors=True)
-        cfg['baseVm'] = vm_size_bytes()
-        ctl_r, self.ctl_w = os.pipe()
-        self.out_r, out_w = os.pipe()
-        self.err_r, err_w = os.pipe()
-        self.st_r, st_w = os.pipe()
         self.pids_before = set(os.listdir('/proc'))
-        pid = fork()
-        if pid == 0:  # the child never returns into the worker's loop
-            try:
-                for fd in (self.ctl_w, self.out_r, self.err_r, self.st_r):
-                    os.close(fd)
-                child_main(ctl_r, out_w, err_w, st_w, cfg, self.scratch, [] if self.measure else prefault.child.runs, self.measure)
-            finally:
-                EXIT(SETUP_FAILED)
-        self.pid = pid
-        for fd in (ctl_r, out_w, err_w, st_w):
-            os.close(fd)
+        self.pid, (self.ctl_w, self.out_r, self.err_r, self.st_r) = zygote.spawn(self.measure)
         os.read(self.st_r, 1)  # the child is prepared (or dead: EOF)
-
-    def learn(self, prefault, report):
-        """A measured spare: the worker's own written pages, and the child's report."""
-        try:  # a kernel without a readable page map: nothing is learned
-            own = touched_pages([r for r in self.measure if r[2] == 'w'])
-        except OSError:
-            own = None
-        prefault.worker.add(own, self.measure)
-        prefault.child.add(report, self.measure)
-        pid, fd = self.witness
-        os.close(fd)  # the witness reads EOF and exits
-        os.waitpid(pid, 0)
 
     def close_fds(self):
         for fd in (self.ctl_w, self.out_r, self.err_r, self.st_r):
@@ -619,7 +785,9 @@ def signal_status(sig, cpu_ms, cpu_limit_s):
     return 'killed'
 
 
-def serve(req, spare, cfg, prefault):
+def serve(req, spare, cfg, learn):
+    """Runs `req` in `spare`: (the response, the clean-up to run after sending it).
+    `learn` takes a measured spare's page report (None when it sent none)."""
     timeout_s = req['timeoutMs'] / 1000.0
     payload = json.dumps(req).encode()
     t0 = time.monotonic()
@@ -665,7 +833,7 @@ def serve(req, spare, cfg, prefault):
     # A child that sent its status exits by itself (a measured one after its page
     # report): its process group is killed after the answer, off the critical path
     # (killing wakes the child to tear down its memory, which can take the CPU for ms).
-    reporting = final is not None and 'exit' in final and spare.measure is not None
+    reporting = final is not None and 'exit' in final and spare.measure
     reaped = None
     if final is None:  # out of time or died: kill its group, reap, then drain what is left
         killpg(spare.pid)
@@ -686,8 +854,8 @@ def serve(req, spare, cfg, prefault):
                 final = status_lines.final()
 
     def cleanup():
-        if spare.measure is not None:  # a measured child's page report follows its status
-            spare.learn(prefault, read_report(spare, status_lines) if reporting else None)
+        if spare.measure:  # a measured child's page report follows its status
+            learn(read_report(spare, status_lines) if reporting else None)
         killpg(spare.pid)
         if reaped is None:
             os.wait4(spare.pid, 0)
@@ -754,10 +922,10 @@ class StatusLines:
                 self.msgs.append(msg)
 
     def final(self):
-        return next((m for m in self.msgs if 'touched' not in m), None)
+        return next((m for m in self.msgs if 'written' not in m), None)
 
     def report(self):
-        return next((m['touched'] for m in self.msgs if 'touched' in m), None)
+        return next((m['written'] for m in self.msgs if 'written' in m), None)
 
 
 def read_report(spare, lines, wait_s=1.0):
@@ -803,46 +971,30 @@ def collapse_heap():
     4.5 -> 3.4 ms, a child's exit 6.5 -> 5.6 ms). A child's first write to such a page
     still copies only 4 KiB (the kernel splits the mapping), and new memory stays in 4 KiB
     pages (no MADV_HUGEPAGE). Failures change nothing."""
-    for a, b, kind in mapped_ranges():
+    for a, b in mapped_ranges():
         lo, hi = -(-a * PAGE // HUGE) * HUGE, b * PAGE // HUGE * HUGE
-        if kind == 'w' and hi > lo:
+        if hi > lo:
             libc.madvise(ctypes.c_void_p(lo), ctypes.c_size_t(hi - lo), MADV_COLLAPSE)
 
 
-class Requests:
-    """Request lines from the client, and whether one is waiting."""
-
-    def __init__(self, fd):
-        self.fd, self.buf = fd, bytearray()
-
-    def waiting(self):
-        return b'\n' in self.buf or bool(select.select([self.fd], [], [], 0)[0])
-
-    def next(self):
-        """The next line (blocking); None at end of input."""
-        while b'\n' not in self.buf:
-            b = os.read(self.fd, 1 << 16)
-            if not b:
-                return None
-            self.buf += b
-        line, _, rest = bytes(self.buf).partition(b'\n')
-        self.buf = bytearray(rest)
-        return line
-
-
-def populate_while_idle(runs, requests, chunk=16):
-    """Copies the worker's own pages that its next request will write (after a fork they
-    are shared with the spare, so each first write faults on the critical path), but only
-    while no request waits: under load the faults cost no more than the copies."""
-    for i in range(0, len(runs), chunk):
-        if requests.waiting():
+def read_lines(fd):
+    """Request lines from the client, one at a time; ends at end of input."""
+    buf = b''
+    while True:
+        line, nl, rest = buf.partition(b'\n')
+        if nl:
+            buf = rest
+            yield line
+            continue
+        b = os.read(fd, 1 << 16)
+        if not b:
             return
-        populate(runs[i:i + chunk])
+        buf += b
 
 
 def main():
     cfg = json.loads(sys.argv[1])
-    proto_in = Requests(os.dup(0))
+    proto_in = os.dup(0)
     proto_out = os.dup(1)
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
@@ -857,58 +1009,48 @@ def main():
     if cfg.get('uid') is not None and uid_in_use(cfg['uid']):
         send({'fatal': 'uid %d is already used by a process on this machine; choose another uidBase' % cfg['uid']})
         return
-    preloaded, failed = [], {}
-    for name in cfg['preload']:
-        try:
-            mod = importlib.import_module(name)
-            if name in WARMUPS:
-                exec(WARMUPS[name], {name: mod})
-            preloaded.append(name)
-        except Exception as e:
-            failed[name] = '%s: %s' % (type(e).__name__, e)
-    seccomp_error = None
-    cfg['filter'] = None
-    if cfg['seccomp']:
-        sc, seccomp_error = load_seccomp()
-        if sc is not None:
-            cfg['filter'] = compile_filter(sc, cfg['blockNetwork'])
     # One scratch path per worker (it serves one request at a time and removes the
-    # directory before forking the next child); the children inherit this environment.
+    # directory before the next spare is forked).
     os.makedirs(cfg['scratchRoot'], exist_ok=True)
     os.chmod(cfg['scratchRoot'], 0o711)  # the snippet's uid may pass through, not list
     cfg['scratch'] = os.path.join(cfg['scratchRoot'], 'run')
-    os.environ.clear()
-    os.environ.update(cfg['env'], HOME=cfg['scratch'], TMPDIR=cfg['scratch'])
-    for stream, errors in ((sys.stdin, 'surrogateescape'), (sys.stdout, 'surrogateescape'), (sys.stderr, 'backslashreplace')):
-        stream.reconfigure(encoding='utf-8', errors=errors)
-    gc.collect()
-    gc.freeze()  # children never touch the preloaded heap's GC headers: fewer copied pages
-    collapse_heap()
+    zyg = Zygote(cfg, [proto_in, proto_out])
+    if zyg.hello is None:
+        send({'fatal': 'the zygote died while importing %s (see stderr)' % ', '.join(cfg['preload'])})
+        return
     prefault = Prefault()
-    spare = Spare(cfg, prefault)
-    send({
-        'ready': True, 'pid': os.getpid(), 'python': sys.version.split()[0], 'executable': sys.executable,
-        'preloaded': preloaded, 'failed': failed,
-        'modules': {m: module_version(m) for m in ('numpy', 'sympy', 'scipy')},
-        'seccomp': cfg['filter'] is not None, 'seccompError': seccomp_error,
-    })
-    while True:
-        line = proto_in.next()
-        if line is None:
-            break
-        response, cleanup = serve(json.loads(line), spare, cfg, prefault)
+
+    def learn(report):
+        if prefault.learned.add(report, zyg.ranges()):
+            zyg.teach(prefault.learned.runs)
+
+    def next_spare():
+        """The next spare; a zygote that died (killed from outside) is replaced once, with
+        a fresh learner (the new zygote's memory is laid out anew)."""
+        nonlocal zyg, prefault
+        try:
+            return Spare(zyg, cfg, prefault)
+        except ZygoteGone as e:
+            sys.stderr.write('[torl sandbox worker] %s; starting another\n' % e)
+            zyg.close(kill=True)
+            zyg, prefault = Zygote(cfg, [proto_in, proto_out]), Prefault()
+            if zyg.hello is None:
+                raise ZygoteGone('the new zygote died while importing') from e
+            return Spare(zyg, cfg, prefault)
+
+    spare = next_spare()
+    send(dict(zyg.hello, ready=True, pid=os.getpid()))
+    for line in read_lines(proto_in):
+        response, cleanup = serve(json.loads(line), spare, cfg, learn)
         send(response)
         cleanup()
-        spare = Spare(cfg, prefault)
-        if spare.measure is None:
-            populate_while_idle(prefault.worker.runs, proto_in)
+        spare = next_spare()
         send({'warm': True})
-    os.kill(spare.pid, signal.SIGKILL)
+    killpg(spare.pid)
     os.waitpid(spare.pid, 0)
-    if spare.witness is not None:
-        os.kill(spare.witness[0], signal.SIGKILL)
-        os.waitpid(spare.witness[0], 0)
+    sweep(spare.pids_before)
     shutil.rmtree(spare.scratch, ignore_errors=True)
+    zyg.close()
 
 
 if __name__ == '__main__':

@@ -68,7 +68,7 @@ const CASES: Case[] = [
   },
   {
     name: "floods the harness's status channel (fd 3)",
-    code: 'import os\nfor i in range(2000):\n    os.write(3, b"{\\"pid\\": 1, \\"touched\\": []}\\n" * 2000)\nprint("done")',
+    code: 'import os\nfor i in range(2000):\n    os.write(3, b"{\\"pid\\": 1, \\"written\\": []}\\n" * 2000)\nprint("done")',
     timeoutMs: 20_000,
     check: (r) => r.status === 'ok' && r.stdout === 'done\n',
   },

@@ -3,24 +3,40 @@ import { readFileSync, readdirSync } from 'node:fs';
 
 export interface Proc {
   pid: number;
+  ppid: number;
   uid: number;
   comm: string;
 }
 
-/** Processes whose real uid is in `uids`. */
-export function processesOf(uids: Set<number>): Proc[] {
+/** Every process on this machine that passes `keep`. */
+function processes(keep: (p: Proc) => boolean): Proc[] {
   const out: Proc[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const status = readFileSync(`/proc/${name}/status`, 'utf8');
-      const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
-      if (uids.has(uid)) out.push({ pid: Number(name), uid, comm: /^Name:\s+(.*)$/m.exec(status)?.[1] ?? '?' });
+      const p = {
+        pid: Number(name),
+        ppid: Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]),
+        uid: Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]),
+        comm: /^Name:\s+(.*)$/m.exec(status)?.[1] ?? '?',
+      };
+      if (keep(p)) out.push(p);
     } catch {
       // gone meanwhile
     }
   }
   return out;
+}
+
+/** Processes whose real uid is in `uids`. */
+export function processesOf(uids: Set<number>): Proc[] {
+  return processes((p) => uids.has(p.uid));
+}
+
+/** The children of `pid`. */
+export function childrenOf(pid: number): Proc[] {
+  return processes((p) => p.ppid === pid);
 }
 
 /** Polls until `ok()` holds or `ms` pass; returns the last value of `ok()`. */
