@@ -2,6 +2,7 @@
 // `python3 -c` per request, measured in the same run.
 //   npm run bench -- sandbox [--workers N] [--n N]
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 import { PythonSandbox, type RunRequest } from '../lib/sandbox/index.js';
@@ -35,14 +36,29 @@ async function timeEach(count: number, label: string, one: () => Promise<void>, 
   return ms;
 }
 
-/** Executions per second with `concurrency` requests in flight until `count` are done. */
-async function saturated(count: number, concurrency: number, one: () => Promise<void>): Promise<number> {
+/** Busy CPU time of the whole machine so far, ms (Linux /proc/stat; null elsewhere). */
+function machineBusyMs(): number | null {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return (f.reduce((a, b) => a + b, 0) - f[3]! - f[4]!) * 10; // USER_HZ = 100
+  } catch {
+    return null;
+  }
+}
+
+/** Executions per second with `concurrency` requests in flight until `count` are done,
+ *  and the machine's busy CPU time per execution meanwhile (everything: Node, workers,
+ *  children, and whatever else runs). */
+async function saturated(count: number, concurrency: number, one: () => Promise<void>): Promise<{ rate: number; cpuMs: number | null }> {
   let next = 0;
+  const busy0 = machineBusyMs();
   const t0 = performance.now();
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (next++ < count) await one();
   }));
-  return count / ((performance.now() - t0) / 1000);
+  const rate = count / ((performance.now() - t0) / 1000);
+  const busy1 = machineBusyMs();
+  return { rate, cpuMs: busy0 === null || busy1 === null ? null : (busy1 - busy0) / count };
 }
 
 const sb = new PythonSandbox({ workers });
@@ -82,9 +98,12 @@ const rows: [string, number, number, 'lower' | 'higher'][] = [
   ['trivial back-to-back p50 (ms)', pct(backToBack, 50), pct(coldTrivial, 50), 'lower'],
   ['sympy solve p50 (ms)', pct(poolSympy, 50), pct(coldSympy, 50), 'lower'],
   ['sympy solve p95 (ms)', pct(poolSympy, 95), pct(coldSympy, 95), 'lower'],
-  ['trivial saturated (exec/s)', poolRate, coldRate, 'higher'],
-  ['sympy saturated (exec/s)', poolSympyRate, coldSympyRate, 'higher'],
+  ['trivial saturated (exec/s)', poolRate.rate, coldRate.rate, 'higher'],
+  ['sympy saturated (exec/s)', poolSympyRate.rate, coldSympyRate.rate, 'higher'],
 ];
+// What a saturated execution costs the machine: the figure that decides exec/s on
+// any number of cores (not printed where /proc/stat is missing).
+if (poolRate.cpuMs !== null && coldRate.cpuMs !== null) rows.push(['trivial CPU per exec (ms)', poolRate.cpuMs, coldRate.cpuMs, 'lower']);
 const speedup = (ours: number, ref: number, better: 'lower' | 'higher') => (better === 'lower' ? ref / ours : ours / ref);
 console.log(`\nsandbox: ${info.isolation}, ${workers} workers, python ${info.python.version}, preloaded: ${info.preloaded.join(', ')}`);
 console.log(`${'metric'.padEnd(30)} ${'torl pool'.padStart(10)} ${'cold python3 -c'.padStart(16)} ${'speed-up'.padStart(9)}`);
@@ -100,6 +119,7 @@ console.log(JSON.stringify({
   sympyP50Ms: pct(poolSympy, 50), sympyP95Ms: pct(poolSympy, 95),
   coldSympyP50Ms: pct(coldSympy, 50),
   sympySpeedup: pct(coldSympy, 50) / pct(poolSympy, 50),
-  execPerSec: poolRate, coldExecPerSec: coldRate, throughputRatio: poolRate / coldRate,
-  sympyExecPerSec: poolSympyRate, coldSympyExecPerSec: coldSympyRate,
+  execPerSec: poolRate.rate, coldExecPerSec: coldRate.rate, throughputRatio: poolRate.rate / coldRate.rate,
+  cpuMsPerExec: poolRate.cpuMs, coldCpuMsPerExec: coldRate.cpuMs,
+  sympyExecPerSec: poolSympyRate.rate, coldSympyExecPerSec: coldSympyRate.rate,
 }));
