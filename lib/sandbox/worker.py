@@ -340,9 +340,9 @@ def place_fds(targets):
 def child_prepare(cfg, scratch):
     """Everything that does not depend on the request, done while the spare waits for
     one: scratch cwd, rlimits, uid drop, no-new-privs, seccomp. (The scrubbed environment
-    and the utf-8 stdio objects are the worker's own, set once at its start: each page a
+    and the utf-8 stdio objects are the zygote's own, set once at its start: each page a
     child writes costs a copy-on-write fault, so the child touches as little as it can.)
-    (No other process of this uid exists meanwhile: the worker forks the spare only
+    (No other process of this uid exists meanwhile: the worker asks for the spare only
     after the previous request's processes are all gone.)"""
     uid = cfg['uid']
     os.mkdir(scratch, 0o700)
@@ -449,6 +449,21 @@ def child_run(code):
     return exit_code, exc_name
 
 
+def fork_witness():
+    """Forks a process that only sleeps until its parent, a measured spare, exits. Every
+    page neither of them writes stays shared with it, so a page the spare finds "mapped by
+    this process only" in its page map is one the spare wrote (and not one the zygote
+    left to the spare alone by writing its own copy meanwhile)."""
+    if libc.fork() == 0:
+        try:
+            prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            os.closerange(0, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+            while True:
+                signal.pause()
+        finally:
+            EXIT(0)
+
+
 def child_main(chan, cfg, measure, ahead):
     """A spare, just forked by the zygote as the worker's child. It copies the pages it
     will write (`ahead`), hands the worker its ends of four pipes (request, stdout, stderr,
@@ -511,24 +526,23 @@ def child_main(chan, cfg, measure, ahead):
     _exit(exit_code)
 
 
-# ---------------------------------------------------------------- the worker ---------
-
-def fork_witness():
-    """Forks a process that only sleeps until its parent, a measured spare, exits. Every
-    page neither of them writes stays shared with it, so a page the spare finds "mapped by
-    this process only" in its page map is one the spare wrote (and not one the zygote
-    left to the spare alone by writing its own copy meanwhile)."""
-    if libc.fork() == 0:
-        try:
-            prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-            os.closerange(0, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
-            while True:
-                signal.pause()
-        finally:
-            EXIT(0)
-
-
 # ---------------------------------------------------------------- the zygote ---------
+
+MADV_COLLAPSE = 25  # Linux 6.1
+HUGE = 2 << 20
+
+
+def collapse_heap():
+    """Backs the preloaded heap with 2 MiB pages where the kernel can: fork then copies one
+    entry per 2 MiB instead of 512, and exit frees them as fast (measured here: fork
+    4.5 -> 3.4 ms, a child's exit 6.5 -> 5.6 ms). A child's first write to such a page
+    still copies only 4 KiB (the kernel splits the mapping), and new memory stays in 4 KiB
+    pages (no MADV_HUGEPAGE). Failures change nothing."""
+    for a, b in mapped_ranges():
+        lo, hi = -(-a * PAGE // HUGE) * HUGE, b * PAGE // HUGE * HUGE
+        if hi > lo:
+            libc.madvise(ctypes.c_void_p(lo), ctypes.c_size_t(hi - lo), MADV_COLLAPSE)
+
 
 CLONE_FLAGS = 0x00008000 | int(signal.SIGCHLD)  # CLONE_PARENT; a plain int (not an enum) is cheaper on every fork
 SYS_CLONE = {'x86_64': 56, 'aarch64': 220, 'ppc64le': 120, 's390x': 120, 'riscv64': 220}.get(os.uname().machine)
@@ -622,12 +636,16 @@ def zygote(cfg, cmd, chan, hello):
                 EXIT(SETUP_FAILED)
 
 
+# ---------------------------------------------------------------- the worker ---------
+
 class ZygoteGone(RuntimeError):
-    pass
+    """The zygote is dead, or answers no more."""
 
 
 class Zygote:
-    """The worker's end of its zygote: started here, asked for one spare at a time."""
+    """The worker's end of its zygote: started here, asked for one spare at a time, and
+    taught the pages its spares copy ahead (learned anew for each zygote: another
+    zygote's memory is laid out anew)."""
     SPAWN_TIMEOUT_S = 60
 
     def __init__(self, cfg, keep_closed):
@@ -649,7 +667,11 @@ class Zygote:
         os.close(hello_w)
         data = read_all(hello_r)
         os.close(hello_r)
-        self.hello = json.loads(data) if data else None
+        if not data:
+            os.waitpid(self.pid, 0)
+            raise ZygoteGone('the zygote died while importing %s (see stderr)' % ', '.join(cfg['preload']))
+        self.hello = json.loads(data)
+        self.prefault = Prefault()
 
     def spawn(self, measure):
         """A new spare: (its pid, [request w, stdout r, stderr r, status r])."""
@@ -669,6 +691,13 @@ class Zygote:
     def ranges(self):
         """The zygote's mappings: what a spare's page report is clipped to."""
         return mapped_ranges(self.pid)
+
+    def learn(self, report):
+        """Counts a measured spare's page report (None when it sent none); the zygote
+        is told when the runs to copy ahead change."""
+        learned = self.prefault.learned
+        if learned.add(report, self.ranges()):
+            self.teach(learned.runs)
 
     def teach(self, runs):
         """The page runs the next spares copy ahead."""
@@ -696,9 +725,9 @@ class Zygote:
 class Spare:
     """A child forked ahead of time, prepared and waiting for its request on a pipe."""
 
-    def __init__(self, zygote, cfg, prefault):
+    def __init__(self, zygote, cfg):
         self.scratch = cfg['scratch']
-        self.measure = prefault.next_measures()
+        self.measure = zygote.prefault.next_measures()
         shutil.rmtree(self.scratch, ignore_errors=True)
         self.pids_before = set(os.listdir('/proc'))
         self.pid, (self.ctl_w, self.out_r, self.err_r, self.st_r) = zygote.spawn(self.measure)
@@ -969,22 +998,6 @@ def uid_in_use(uid):
     return False
 
 
-MADV_COLLAPSE = 25  # Linux 6.1
-HUGE = 2 << 20
-
-
-def collapse_heap():
-    """Backs the preloaded heap with 2 MiB pages where the kernel can: fork then copies one
-    entry per 2 MiB instead of 512, and exit frees them as fast (measured here: fork
-    4.5 -> 3.4 ms, a child's exit 6.5 -> 5.6 ms). A child's first write to such a page
-    still copies only 4 KiB (the kernel splits the mapping), and new memory stays in 4 KiB
-    pages (no MADV_HUGEPAGE). Failures change nothing."""
-    for a, b in mapped_ranges():
-        lo, hi = -(-a * PAGE // HUGE) * HUGE, b * PAGE // HUGE * HUGE
-        if hi > lo:
-            libc.madvise(ctypes.c_void_p(lo), ctypes.c_size_t(hi - lo), MADV_COLLAPSE)
-
-
 def read_lines(fd):
     """Request lines from the client, one at a time; ends at end of input."""
     buf = b''
@@ -1022,34 +1035,27 @@ def main():
     os.makedirs(cfg['scratchRoot'], exist_ok=True)
     os.chmod(cfg['scratchRoot'], 0o711)  # the snippet's uid may pass through, not list
     cfg['scratch'] = os.path.join(cfg['scratchRoot'], 'run')
-    zyg = Zygote(cfg, [proto_in, proto_out])
-    if zyg.hello is None:
-        send({'fatal': 'the zygote died while importing %s (see stderr)' % ', '.join(cfg['preload'])})
+    try:
+        zyg = Zygote(cfg, [proto_in, proto_out])
+    except ZygoteGone as e:
+        send({'fatal': str(e)})
         return
-    prefault = Prefault()
-
-    def learn(report):
-        if prefault.learned.add(report, zyg.ranges()):
-            zyg.teach(prefault.learned.runs)
 
     def next_spare():
-        """The next spare; a zygote that died (killed from outside) is replaced once, with
-        a fresh learner (the new zygote's memory is laid out anew)."""
-        nonlocal zyg, prefault
+        """The next spare; a zygote that died (killed from outside) is replaced once."""
+        nonlocal zyg
         try:
-            return Spare(zyg, cfg, prefault)
+            return Spare(zyg, cfg)
         except ZygoteGone as e:
             sys.stderr.write('[torl sandbox worker] %s; starting another\n' % e)
             zyg.close(kill=True)
-            zyg, prefault = Zygote(cfg, [proto_in, proto_out]), Prefault()
-            if zyg.hello is None:
-                raise ZygoteGone('the new zygote died while importing') from e
-            return Spare(zyg, cfg, prefault)
+            zyg = Zygote(cfg, [proto_in, proto_out])
+            return Spare(zyg, cfg)
 
     spare = next_spare()
     send(dict(zyg.hello, ready=True, pid=os.getpid()))
     for line in read_lines(proto_in):
-        response, cleanup = serve(json.loads(line), spare, cfg, learn)
+        response, cleanup = serve(json.loads(line), spare, cfg, zyg.learn)
         send(response)
         cleanup()
         spare = next_spare()
