@@ -5,6 +5,7 @@ import type { DType } from '../lib/dtype.js';
 import type { TrainOps } from './ops/train.js';
 import type { LayerOps } from './ops/layers.js';
 import type { AddOps } from './ops/add.js';
+import type { PagedOps } from './ops/paged.js';
 import type { NativeQwen2ModelClass } from './model.js';
 
 /** Typed array returned by Tensor.toArray(), by dtype (bf16/f16 widen to f32). */
@@ -70,7 +71,7 @@ export interface LinearGrads {
 }
 
 /** The fused ops. Each has an async form (`nameAsync`) that computes off the JS thread. */
-export interface NativeOps extends TrainOps, LayerOps, AddOps {
+export interface NativeOps extends TrainOps, LayerOps, AddOps, PagedOps {
   /** y[N, M] = x[N, K] · w[M, K]ᵀ + bias[M] (nn.Linear); y takes x's dtype. */
   linear(x: NativeTensor, w: NativeTensor, bias?: NativeTensor | null): NativeTensor;
   linearAsync(x: NativeTensor, w: NativeTensor, bias?: NativeTensor | null): Promise<NativeTensor>;
