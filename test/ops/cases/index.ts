@@ -7,6 +7,7 @@ import { embeddingCases } from './embedding.js';
 import { grpoCases } from './grpo.js';
 import { linearCases } from './linear.js';
 import { lmHeadCases } from './lm_head.js';
+import { pagedAttentionCases } from './paged_attention.js';
 import { rmsnormCases } from './rmsnorm.js';
 import { ropeCases } from './rope.js';
 import { sampleCases } from './sample.js';
@@ -18,6 +19,7 @@ export const cases: OpCase[] = [
   ...rmsnormCases,
   ...ropeCases,
   ...attentionCases,
+  ...pagedAttentionCases,
   ...swigluCases,
   ...lmHeadCases,
   ...grpoCases,
