@@ -1,4 +1,6 @@
 // What this machine and this build can run on.
+import { freemem, totalmem } from 'node:os';
+
 import { native } from './native.js';
 import type { BackendsInfo } from '../types/native.js';
 
@@ -12,4 +14,13 @@ export function backends(): BackendsInfo {
 /** Waits until all work queued on `device` ('cuda', 'cuda:N') has finished; a no-op for 'cpu'. */
 export function synchronize(device = 'cpu'): void {
   native.synchronize(device);
+}
+
+/**
+ * Free and total memory of a device in bytes: for 'cpu' the host's (os.freemem / os.totalmem),
+ * for a GPU cudaMemGetInfo's (free counting torl's cached idle blocks).
+ */
+export function memoryInfo(device = 'cpu'): { free: number; total: number } {
+  if (device === 'cpu') return { free: freemem(), total: totalmem() };
+  return native.memoryInfo(device);
 }

@@ -101,6 +101,8 @@ export interface NativeBinding {
   empty(shape: readonly number[], dtype?: DType, device?: string): NativeTensor;
   zeros(shape: readonly number[], dtype?: DType, device?: string): NativeTensor;
   synchronize(device?: string): void;
+  /** Free and total bytes of a GPU ('cuda', 'cuda:N'); free includes torl's cached idle blocks. Throws without a usable GPU. */
+  memoryInfo(device: string): { free: number; total: number };
   /** The native Qwen2 model class (native/napi/model_wrap.cc); lib/model/model.ts wraps it as `Model`. */
   Qwen2Model: NativeQwen2ModelClass;
   /** The op families. */

@@ -27,6 +27,7 @@ void require(Device, const char* what) { absent(what); }
 void* alloc(size_t, int) { absent("allocate GPU memory"); }
 void free(void*, int) {}
 size_t cached_bytes() { return 0; }
+MemoryInfo memory_info(int) { absent("read GPU memory"); }
 void memcpy_h2d(void*, const void*, size_t, int) { absent("copy to a GPU"); }
 void memcpy_d2h(void*, const void*, size_t, int) { absent("copy from a GPU"); }
 void memcpy_d2d(void*, const void*, size_t, int) { absent("copy on a GPU"); }

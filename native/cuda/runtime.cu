@@ -148,6 +148,13 @@ size_t cached_bytes() {
   return cache().cached;
 }
 
+MemoryInfo memory_info(int device) {
+  set_device(device);
+  size_t free = 0, total = 0;
+  TORL_CUDA_CHECK(cudaMemGetInfo(&free, &total));
+  return {free + cached_bytes(), total};
+}
+
 static void copy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, int device) {
   set_device(device);
   cudaStream_t s = current_stream(device);

@@ -196,6 +196,18 @@ Napi::Value Synchronize(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// memoryInfo(device) — {free, total} bytes of a GPU (free includes torl's cached blocks).
+Napi::Value MemoryInfo(const Napi::CallbackInfo& info) {
+  const Device d = device_arg(info, 0);
+  TORL_CHECK(d.is_cuda(), "memoryInfo: expects a CUDA device, got ", d.str());
+  cuda::require(d, "memoryInfo");
+  const cuda::MemoryInfo m = cuda::memory_info(d.index);
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("free", static_cast<double>(m.free));
+  o.Set("total", static_cast<double>(m.total));
+  return o;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   JsTensor::Init(env, exports);
   init_runner(env);
@@ -205,6 +217,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("empty", Napi::Function::New(env, Empty, "empty"));
   exports.Set("zeros", Napi::Function::New(env, Zeros, "zeros"));
   exports.Set("synchronize", Napi::Function::New(env, Synchronize, "synchronize"));
+  exports.Set("memoryInfo", Napi::Function::New(env, MemoryInfo, "memoryInfo"));
   register_exports(env, exports);  // module-level classes (Qwen2Model)
   Napi::Object ops = Napi::Object::New(env);  // every op family registers into torl.ops
   register_all(env, ops);

@@ -29,6 +29,12 @@ void require(Device d, const char* what);
 void* alloc(size_t bytes, int device);
 void free(void* p, int device);
 size_t cached_bytes();
+// The device's free and total memory (cudaMemGetInfo); `free` counts the
+// caching allocator's idle blocks as free too.
+struct MemoryInfo {
+  size_t free = 0, total = 0;
+};
+MemoryInfo memory_info(int device);
 
 void memcpy_h2d(void* dst, const void* src, size_t bytes, int device);
 void memcpy_d2h(void* dst, const void* src, size_t bytes, int device);
