@@ -79,6 +79,45 @@ export interface NativeQwen2Model {
   zeroGrad(): void;
   logprobs(batch: NativeBatch, options?: NativeStepOptions & { temperature?: number }): Promise<NativeLogprobs>;
   forwardBackward(batch: NativeBatch, spec: NativeLossSpec): Promise<NativeStepResult>;
+  /** One generation step over the paged cache (native/model/qwen2.h GenStep); one sampling row per sampleSeqs entry. */
+  generateStep(cache: NativeKvCache, step: NativeGenStep): Promise<NativeGenResult>;
+}
+
+/** The engine's paged KV cache: per layer K and V [numBlocks, blockSize, Hkv, Dh] in the model's dtype and device. */
+export interface NativeKvCache {
+  k: NativeTensor[];
+  v: NativeTensor[];
+}
+
+/**
+ * One engine step (host i32 tensors): sequence b brings tokens [cuSeqlens[b], cuSeqlens[b+1]), cached at
+ * positions contextLens[b] − n_b … contextLens[b] − 1 through its blockTables row [B, maxBlocks];
+ * copySrc/copyDst [N] blocks copied first; sampleSeqs [R] the sequence each sampled row reads; the
+ * sampling options have one entry per row (as ops.sample).
+ */
+export interface NativeGenStep {
+  tokens: NativeTensor;
+  cuSeqlens: NativeTensor;
+  contextLens: NativeTensor;
+  blockTables: NativeTensor;
+  copySrc: NativeTensor;
+  copyDst: NativeTensor;
+  sampleSeqs: NativeTensor;
+  temperature: ArrayLike<number>;
+  topK: ArrayLike<number>;
+  topP: ArrayLike<number>;
+  minP: ArrayLike<number>;
+  seed: ArrayLike<number>;
+  offset: ArrayLike<number>;
+}
+
+export interface NativeGenResult {
+  /** [R] i32 */
+  ids: NativeTensor;
+  /** [R] f32 under the truncated distribution sampled */
+  logprob: NativeTensor;
+  /** [R] f32 under softmax(logits / temperature) (temperature 1 for greedy rows) */
+  tempLogprob: NativeTensor;
 }
 
 export interface NativeQwen2ModelClass {

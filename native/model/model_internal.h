@@ -1,21 +1,28 @@
 // Pieces shared by the model's source files (not part of its interface).
 #pragma once
 #include <algorithm>
+#include <functional>
 #include <initializer_list>
 
 #include "qwen2.h"
+#include "torl/attention.h"
 
 namespace torl::model {
 
 // The same memory under another shape (same element count).
 Tensor view(const Tensor& t, Shape shape);
 
+// The attention of layer l over q [T, Hq, Dh] and k, v [T, Hkv, Dh] (after rope).
+using Attend = std::function<AttentionOut(int64_t l, const Tensor& q, const Tensor& k, const Tensor& v)>;
+
 // One micro-batch on the model's device: whole sequences [seq0, seq1) of the
-// batch, tokens [t0, t0 + T).
+// batch, tokens [t0, t0 + T). `attend` null: causal attention over the packed
+// sequences of `cu` (training); else that (the engine's paged attention).
 struct Qwen2::Micro {
   int64_t seq0 = 0, seq1 = 0, t0 = 0, T = 0;
   Tensor tokens, positions, targets;  // [T] i32
   Tensor cu;                          // [seq1 − seq0 + 1] i32, from 0
+  const Attend* attend = nullptr;
 };
 
 inline int64_t bytes_of(std::initializer_list<const Tensor*> ts) {

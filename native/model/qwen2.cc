@@ -153,7 +153,8 @@ Tensor Qwen2::layer_forward(int64_t l, LayerActs& a, const Micro& mb) const {
   RopeOut r = rope_forward(q, k, mb.positions, cfg_.rope_theta, true);
   a.q = r.q;
   a.k = r.k;
-  AttentionOut at = attention_forward(a.q, a.k, a.v, mb.cu, 1.0 / std::sqrt(static_cast<double>(Dh)));
+  AttentionOut at = mb.attend ? (*mb.attend)(l, a.q, a.k, a.v)
+                              : attention_forward(a.q, a.k, a.v, mb.cu, 1.0 / std::sqrt(static_cast<double>(Dh)));
   a.att = at.out;
   a.lse = at.lse;
   const Tensor o = linear_forward(view(a.att, {T, Hq * Dh}), w(l, "attn.o.weight"), nullptr);

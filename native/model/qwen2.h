@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "torl/grpo.h"
+#include "torl/sample.h"
 #include "torl/tensor.h"
 
 namespace torl::model {
@@ -76,6 +77,31 @@ struct LogprobResult {
   int64_t peak_activation_bytes = 0;
 };
 
+// The generation engine's paged KV cache: per layer K and V
+// [num_blocks, block_size, Hkv, Dh] in the model's dtype, on its device.
+struct KvCache {
+  std::vector<Tensor> k, v;
+};
+
+// One engine step over a mixed batch, in host memory: sequence b brings
+// tokens [cu_seqlens[b], cu_seqlens[b+1]) (a prefill chunk, or the one token
+// it last sampled), to be cached at positions context_lens[b] − n_b … context_lens[b] − 1
+// through its row of block_tables [B, max_blocks]. copy_src/copy_dst [N]: whole
+// blocks copied before anything is written (copy-on-write). sample_seqs [R]: the
+// sequence whose last new token's next-token distribution row r samples
+// (a sequence may appear several times: n samples of one prompt); params: R rows.
+struct GenStep {
+  Tensor tokens, cu_seqlens, context_lens, block_tables;  // i32
+  Tensor copy_src, copy_dst, sample_seqs;                 // i32
+  SampleParams params;
+};
+
+struct GenResult {
+  Tensor ids;           // [R] i32
+  Tensor logprob;       // [R] f32 under the truncated distribution sampled
+  Tensor temp_logprob;  // [R] f32 under softmax(logits / temperature) (temperature 1 for greedy rows)
+};
+
 class Qwen2 {
  public:
   Qwen2(const Qwen2Config& config, Device device, DType dtype);
@@ -104,6 +130,12 @@ class Qwen2 {
   LogprobResult logprobs(const Batch& b, double temperature, const StepOptions& o);
   // Forward, loss, backward; gradients accumulate (until zero_grad).
   StepResult forward_backward(const Batch& b, const LossSpec& spec, const StepOptions& o);
+
+  // Checks a cache (shapes, dtype, device) and a step against it and the model; `op` names the caller.
+  void check_generate(const KvCache& cache, const GenStep& s, const char* op) const;
+  // The new tokens' K/V into the cache, attention over each sequence's cached
+  // context, the LM head on the sampled rows only, and the sampled tokens.
+  GenResult generate_step(const KvCache& cache, const GenStep& s);
 
  private:
   struct LayerActs;

@@ -95,4 +95,53 @@ Shape shape_arg(Napi::Value v, const char* op, const char* name) {
   return s;
 }
 
+namespace {
+
+// o[key] for each of B rows: a number broadcast, or one entry per row.
+std::vector<double> per_row(const Napi::Object& o, const char* key, size_t B, double def, const char* rows,
+                            const char* op) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return std::vector<double>(B, def);
+  if (v.IsNumber()) return std::vector<double>(B, opt_number(o, key, def, op));
+  if (!v.IsArray() && !v.IsTypedArray())
+    fail(op, ": option ", key, " must be a number or an array with one number per row");
+  const Napi::Object a = v.As<Napi::Object>();
+  const size_t n = v.IsArray() ? v.As<Napi::Array>().Length() : v.As<Napi::TypedArray>().ElementLength();
+  TORL_CHECK(n == B, op, ": option ", key, " has ", n, " entries but ", rows, " has ", B, " rows");
+  std::vector<double> out(B);
+  for (size_t b = 0; b < B; ++b) {
+    const Napi::Value e = a.Get(static_cast<uint32_t>(b));
+    const double d = e.IsNumber() ? e.As<Napi::Number>().DoubleValue() : NAN;
+    TORL_CHECK(std::isfinite(d), op, ": option ", key, "[", b, "] must be a finite number");
+    out[b] = d;
+  }
+  return out;
+}
+
+// Per-row non-negative integers (< 2^53, the exact range of JS numbers).
+template <typename T>
+std::vector<T> per_row_int(const Napi::Object& o, const char* key, size_t B, const char* rows, const char* op) {
+  const std::vector<double> d = per_row(o, key, B, 0, rows, op);
+  std::vector<T> out(B);
+  for (size_t b = 0; b < B; ++b) {
+    TORL_CHECK(d[b] >= 0 && d[b] == std::floor(d[b]) && d[b] <= 9007199254740991.0, op, ": option ", key, "[", b,
+               "] must be a non-negative integer, got ", d[b]);
+    out[b] = static_cast<T>(d[b]);
+  }
+  return out;
+}
+
+}  // namespace
+
+SampleParams sample_params_arg(const Napi::Object& o, size_t B, const char* rows, const char* op) {
+  SampleParams p;
+  p.temperature = per_row(o, "temperature", B, 1.0, rows, op);
+  p.top_k = per_row_int<int64_t>(o, "topK", B, rows, op);
+  p.top_p = per_row(o, "topP", B, 1.0, rows, op);
+  p.min_p = per_row(o, "minP", B, 0.0, rows, op);
+  p.seed = per_row_int<uint64_t>(o, "seed", B, rows, op);
+  p.offset = per_row_int<uint64_t>(o, "offset", B, rows, op);
+  return p;
+}
+
 }  // namespace torl::napi

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "tensor_wrap.h"
+#include "torl/sample.h"
 
 namespace torl::napi {
 
@@ -33,6 +34,10 @@ std::vector<Tensor> opt_tensor_list(const Napi::Object& o, const char* key, cons
 // Optional tensors captured by value: an undefined Tensor stands for "absent".
 inline Tensor held(const Tensor* t) { return t ? *t : Tensor{}; }
 inline const Tensor* maybe(const Tensor& t) { return t.defined() ? &t : nullptr; }
+
+// Sampling options {temperature, topK, topP, minP, seed, offset} for B rows: each a number (every
+// row) or an array / TypedArray of B entries; `rows` names what the rows are of, for errors.
+SampleParams sample_params_arg(const Napi::Object& o, size_t B, const char* rows, const char* op);
 
 // A JS array of non-negative integers → Shape (checked).
 Shape shape_arg(Napi::Value v, const char* op, const char* name);

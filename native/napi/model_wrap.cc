@@ -4,6 +4,9 @@
 //   checkWeights();  gradients() → {name: Tensor};  zeroGrad();  device;  dtype
 //   logprobs(batch, {temperature, microBatchTokens}) → Promise<{logprob, entropy, microBatches, peakActivationBytes}>
 //   forwardBackward(batch, spec) → Promise<{loss, tokens, …stats, microBatches, peakActivationBytes}>
+//   generateStep({k, v}: per-layer cache tensors, step) → Promise<{ids, logprob, tempLogprob}>
+//     step = {tokens, cuSeqlens, contextLens, blockTables, copySrc, copyDst, sampleSeqs: i32 host tensors,
+//             temperature, topK, topP, minP, seed, offset: one per sampled row (see ops.sample)}
 // batch = {tokens, positions, cuSeqlens, targets: i32 host tensors, mask: f32 host tensor}.
 #include "model_wrap.h"
 
@@ -71,6 +74,7 @@ Napi::Function JsModel::Define(Napi::Env env) {
                          InstanceMethod<&JsModel::ZeroGrad>("zeroGrad"),
                          InstanceMethod<&JsModel::Logprobs>("logprobs"),
                          InstanceMethod<&JsModel::ForwardBackward>("forwardBackward"),
+                         InstanceMethod<&JsModel::GenerateStep>("generateStep"),
                          InstanceAccessor<&JsModel::DeviceName>("device"),
                          InstanceAccessor<&JsModel::DTypeName>("dtype"),
                      });
@@ -203,6 +207,29 @@ Napi::Value JsModel::ForwardBackward(const Napi::CallbackInfo& info) {
     out.add("ratioMean", r.ratio_mean).add("ratioMax", r.ratio_max);
     out.add("microBatches", static_cast<double>(r.micro_batches));
     out.add("peakActivationBytes", static_cast<double>(r.peak_activation_bytes));
+    return out;
+  });
+}
+
+Napi::Value JsModel::GenerateStep(const Napi::CallbackInfo& info) {
+  const char* op = "Model.generateStep";
+  TORL_CHECK(info.Length() > 1 && info[0].IsObject() && info[1].IsObject(), op, ": expects (cache {k, v}, step)");
+  const Napi::Object c = info[0].As<Napi::Object>(), o = info[1].As<Napi::Object>();
+  model::KvCache cache{opt_tensor_list(c, "k", op), opt_tensor_list(c, "v", op)};
+  auto need = [&](const char* key) {
+    const Tensor* t = opt_tensor(o, key, op);
+    TORL_CHECK(t, op, ": step.", key, " is required");
+    return *t;
+  };
+  model::GenStep s{need("tokens"), need("cuSeqlens"), need("contextLens"), need("blockTables"),
+                   need("copySrc"),  need("copyDst"),   need("sampleSeqs"),  {}};
+  TORL_CHECK(s.sample_seqs.ndim() == 1, op, ": step.sampleSeqs must be 1-D");
+  s.params = sample_params_arg(o, static_cast<size_t>(s.sample_seqs.dim(0)), "sampleSeqs", op);
+  m_->check_generate(cache, s, op);
+  return run_async(info.Env(), [m = m_, cache, s] {
+    model::GenResult r = m->generate_step(cache, s);
+    OpResult out;
+    out.add("ids", std::move(r.ids)).add("logprob", std::move(r.logprob)).add("tempLogprob", std::move(r.temp_logprob));
     return out;
   });
 }

@@ -26,6 +26,7 @@ class JsModel : public Napi::ObjectWrap<JsModel> {
   Napi::Value ZeroGrad(const Napi::CallbackInfo& info);
   Napi::Value Logprobs(const Napi::CallbackInfo& info);
   Napi::Value ForwardBackward(const Napi::CallbackInfo& info);
+  Napi::Value GenerateStep(const Napi::CallbackInfo& info);
   Napi::Value DeviceName(const Napi::CallbackInfo& info);
   Napi::Value DTypeName(const Napi::CallbackInfo& info);
 
