@@ -2,7 +2,7 @@
 // re-exported here; nothing else in the package is public.
 export type { DType } from './dtype.js';
 export { DTYPES, DTYPE_BYTES } from './dtype.js';
-export { backends, synchronize } from './backends.js';
+export { backends, memoryInfo, synchronize } from './backends.js';
 export type { BackendsInfo, CpuInfo, CudaInfo } from './backends.js';
 export { Tensor, tensor, zeros, empty, fromBytes } from './tensor.js';
 export type { TensorOptions } from './tensor.js';
@@ -19,3 +19,5 @@ export { loadDataset, Dataset, templates } from './data/index.js';
 export type { Example, LoadDatasetOptions, Batch, BatchOptions, ColumnMap, DataFormat, PromptTemplate, TemplateSpec } from './data/index.js';
 export { PythonSandbox, SandboxFusionClient, formatObservation, truncateMiddle } from './sandbox/index.js';
 export type { CodeRunner, RunRequest, RunResult, RunStatus, PythonSandboxOptions, SandboxInfo, Guarantees, IsolationMode, IsolationRequest, SandboxFusionOptions, ObservationOptions } from './sandbox/index.js';
+export { Engine, SAMPLING_DEFAULTS, BlockManager } from './engine/index.js';
+export type { EngineOptions, Prompt, CompletionOutput, RequestOutput, StepEvent, StreamEvent, AddRequestOptions, EngineStats, SamplingParams, FinishReason } from './engine/index.js';

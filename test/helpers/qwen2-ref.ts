@@ -32,6 +32,8 @@ export interface RefBatch {
 
 export interface RefResult {
   logprob: Float64Array;
+  /** The head's input: the final-norm hidden states [T, D]. */
+  hidden: Float64Array;
   entropy: Float64Array;
   /** d loss / d parameter, by name (when upstream gradients were given). */
   grads: Map<string, Float64Array>;
@@ -83,7 +85,7 @@ export function qwen2Ref(c: RefConfig, W: Weights64, b: RefBatch, temperature: n
   const headName = c.tied ? 'embed.weight' : 'lm_head.weight';
   const head = lmHeadRef(yf, get(headName), b.targets, T, D, V, temperature, gl, gh);
   const grads = new Map<string, Float64Array>();
-  if (!gl && !gh) return { logprob: head.logprob, entropy: head.entropy, grads };
+  if (!gl && !gh) return { logprob: head.logprob, hidden: yf, entropy: head.entropy, grads };
 
   const acc = (n: string, g: ArrayLike<number>) => grads.set(n, grads.has(n) ? addInto(grads.get(n)!, g) : Float64Array.from(g));
   // dy [T, M] of y = x·wᵀ + b → dx [T, K]; accumulates dw, db.
@@ -119,5 +121,5 @@ export function qwen2Ref(c: RefConfig, W: Weights64, b: RefBatch, temperature: n
     dx = n1.dx.v;
   }
   acc('embed.weight', embeddingBackward64(dx, b.tokens, V, D).v);
-  return { logprob: head.logprob, entropy: head.entropy, grads };
+  return { logprob: head.logprob, hidden: yf, entropy: head.entropy, grads };
 }
