@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const out = process.argv[2] ?? join(root, 'build', 'gpu-bundle');
 // The suites that exercise native code (the GPU-relevant ones) and the GPU benchmarks.
-const tests = ['test/native', 'test/ops']
+const tests = ['test/native', 'test/ops', 'test/engine']
   .filter((d) => existsSync(join(root, d)))
   .flatMap((d) => readdirSync(join(root, d)).filter((f) => f.endsWith('.test.ts')).map((f) => `${d}/${f}`));
 const benches = ['bench/gemm.ts', 'bench/ops.ts', 'bench/train.ts'].filter((f) => existsSync(join(root, f)));

@@ -26,7 +26,7 @@ const GREEDY = { temperature: 0, maxTokens: 9, ignoreEos: true };
 
 const tokensOf = (outs: RequestOutput[]) => outs.map((o) => o.outputs.map((s) => s.tokenIds));
 
-function noLeak(tt: Tap.Test, e: Engine) {
+function noLeak(tt: Pick<typeof t, "equal">, e: Engine) {
   e.checkInvariants();
   const s = e.stats();
   tt.equal(s.freeBlocks, s.numBlocks, 'every block is back in the pool');

@@ -30,18 +30,17 @@ export function nextLogprobs64(c: RefConfig, W: Weights64, tokens: readonly numb
 }
 
 /** Greedy continuation of `prompt` by `steps` tokens, with each chosen token's log-prob and its margin over the runner-up. */
-export function greedy64(c: RefConfig, W: Weights64, prompt: readonly number[], steps: number): { tokens: number[]; logprobs: number[]; minMargin: number } {
-  const seq = [...prompt], tokens: number[] = [], logprobs: number[] = [];
-  let minMargin = Infinity;
+export function greedy64(c: RefConfig, W: Weights64, prompt: readonly number[], steps: number): { tokens: number[]; logprobs: number[]; margins: number[]; minMargin: number } {
+  const seq = [...prompt], tokens: number[] = [], logprobs: number[] = [], margins: number[] = [];
   for (let s = 0; s < steps; s++) {
     const lp = nextLogprobs64(c, W, seq);
     let best = 0;
     for (let j = 1; j < lp.length; j++) if (lp[j]! > lp[best]!) best = j;
     const second = Math.max(...Array.from(lp).filter((_, j) => j !== best));
-    minMargin = Math.min(minMargin, lp[best]! - second);
+    margins.push(lp[best]! - second);
     tokens.push(best);
     logprobs.push(lp[best]!);
     seq.push(best);
   }
-  return { tokens, logprobs, minMargin };
+  return { tokens, logprobs, margins, minMargin: Math.min(...margins) };
 }
