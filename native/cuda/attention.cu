@@ -59,13 +59,6 @@ constexpr int kPrepThreads = 1024;
 constexpr int kGenericThreads = 256;  // 8 warps
 constexpr int kMaxGenericDh = 256;    // 8 values per lane
 
-template <typename T>
-__device__ __forceinline__ T from_f32(float x);
-template <>
-__device__ __forceinline__ float from_f32<float>(float x) { return x; }
-template <>
-__device__ __forceinline__ bf16 from_f32<bf16>(float x) { return __float2bfloat16(x); }
-
 __device__ __forceinline__ float warp_sum(float v) {
 #pragma unroll
   for (int o = 16; o > 0; o /= 2) v += __shfl_xor_sync(kFull, v, o);

@@ -34,4 +34,12 @@ void set_device(int device);
 inline __device__ float to_f32(float x) { return x; }
 inline __device__ float to_f32(__nv_bfloat16 x) { return __bfloat162float(x); }
 
+// f32 → T (float or __nv_bfloat16, round to nearest even).
+template <typename T>
+__device__ __forceinline__ T from_f32(float x);
+template <>
+__device__ __forceinline__ float from_f32<float>(float x) { return x; }
+template <>
+__device__ __forceinline__ __nv_bfloat16 from_f32<__nv_bfloat16>(float x) { return __float2bfloat16(x); }
+
 }  // namespace torl::cuda

@@ -91,13 +91,6 @@ constexpr int kTile = 16;             // keys per warp step, tensor-core kernel
 constexpr int kTargetBlocksPerSM = 16;  // partition blocks aimed at (P is raised until there are this many)
 constexpr int kMergeThreads = 128;
 
-template <typename T>
-__device__ __forceinline__ T from_f32(float x);
-template <>
-__device__ __forceinline__ float from_f32<float>(float x) { return x; }
-template <>
-__device__ __forceinline__ bf16 from_f32<bf16>(float x) { return __float2bfloat16(x); }
-
 // Warp shuffles and votes over the full warp, written out so the lane offset
 // and the member mask are immediates: with the intrinsics, nvcc may hoist
 // them into registers, and ptxas then calls its convergence-safe emulation
