@@ -4,7 +4,10 @@
 // it uploads them to a GPU).
 #include "torl/paged_attention.h"
 
+#include <algorithm>
 #include <cmath>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "layer_checks.h"
@@ -137,15 +140,16 @@ void kv_cache_copy_check(const Tensor& k_cache, const Tensor& v_cache, const Ten
     const int64_t NB = k_cache.dim(0);
     const int32_t* s = src.ptr<int32_t>();
     const int32_t* d = dst.ptr<int32_t>();
-    std::vector<int8_t> role(static_cast<size_t>(NB), 0);  // 1 read (a source may repeat), 2 written
+    std::unordered_map<int32_t, int8_t> role;  // 1 read (a source may repeat), 2 written; O(N), not O(numBlocks)
     for (int64_t i = 0; i < src.dim(0); ++i) {
       TORL_CHECK(s[i] >= 0 && s[i] < NB, op, ": src[", i, "] = ", s[i], " is outside [0, numBlocks = ", NB, ")");
       TORL_CHECK(d[i] >= 0 && d[i] < NB, op, ": dst[", i, "] = ", d[i], " is outside [0, numBlocks = ", NB, ")");
       role[s[i]] = 1;
     }
     for (int64_t i = 0; i < dst.dim(0); ++i) {
-      TORL_CHECK(role[d[i]] == 0, op, ": dst[", i, "] = ", d[i], role[d[i]] == 1 ? " is also a source" : " repeats");
-      role[d[i]] = 2;
+      int8_t& r = role[d[i]];
+      TORL_CHECK(r == 0, op, ": dst[", i, "] = ", d[i], r == 1 ? " is also a source" : " repeats");
+      r = 2;
     }
   }
   checks::usable_device(k_cache, op);
