@@ -67,7 +67,8 @@ t.test('log-probs equal Model.logprobs of prompt + output at the same temperatur
       const lp = await model.logprobs({ tokens, cuSeqlens: Int32Array.from([0, tokens.length]) }, { temperature: 0.7 });
       const want = lp.logprobs.slice(PROMPTS[i]!.length - 1, tokens.length - 1);
       const err = Math.max(...s.logprobs.map((x, j) => Math.abs(x - want[j]!)));
-      t.ok(err < 1e-5, `prompt ${i} sample ${s.index}: |engine − model.logprobs| = ${err.toExponential(1)}`);
+      // two f32 paths (paged decode vs the packed causal forward) summing in other orders: |log p| ≲ 10, so 5e-5 is ~5e-6 relative
+      t.ok(err < 5e-5, `prompt ${i} sample ${s.index}: |engine − model.logprobs| = ${err.toExponential(1)}`);
     }
   noLeak(t, e);
   e.dispose();
