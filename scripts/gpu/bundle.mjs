@@ -11,9 +11,12 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const out = process.argv[2] ?? join(root, 'build', 'gpu-bundle');
 // The suites that exercise native code (the GPU-relevant ones) and the GPU benchmarks.
-const tests = ['test/native', 'test/ops', 'test/engine']
+// test/engine: the engine suites that need nothing outside the bundle (the text and README tests
+// read node_modules at run time).
+const tests = ['test/native', 'test/ops']
   .filter((d) => existsSync(join(root, d)))
-  .flatMap((d) => readdirSync(join(root, d)).filter((f) => f.endsWith('.test.ts')).map((f) => `${d}/${f}`));
+  .flatMap((d) => readdirSync(join(root, d)).filter((f) => f.endsWith('.test.ts')).map((f) => `${d}/${f}`))
+  .concat(['test/engine/engine.test.ts', 'test/engine/engine-gpu.test.ts', 'test/engine/block-manager.test.ts'].filter((f) => existsSync(join(root, f))));
 const benches = ['bench/gemm.ts', 'bench/ops.ts', 'bench/train.ts'].filter((f) => existsSync(join(root, f)));
 
 await build({
