@@ -348,6 +348,14 @@ export class BlockManager {
     return true;
   }
 
+  /**
+   * Forgets every cached prefix (after the weights changed, cached K/V are stale): no block is
+   * registered any more; referenced blocks stay with their tables.
+   */
+  resetCache(): void {
+    for (let b = 0; b < this.numBlocks; b++) this.forget(b);
+  }
+
   /** Drops everything `b` records about its content (it is about to be overwritten). */
   private forget(b: number): void {
     const h = this.chain[b]!;

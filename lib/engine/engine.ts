@@ -149,6 +149,8 @@ export class Engine {
   /** The step in flight: steps run one after another. */
   private stepping: Promise<unknown> = Promise.resolve();
   private driving = false;
+  /** model.weightVersion when the prefix cache was last valid. */
+  private weightVersion: number;
 
   constructor(model: Model, options: EngineOptions = {}) {
     const where = 'Engine';
@@ -190,6 +192,7 @@ export class Engine {
     const eos = options.tokenizer?.stopTokenIds ?? (c.eosTokenId === null ? [] : [c.eosTokenId].flat());
     this.eos = new Set(eos);
     this.seedState = options.seed ?? Math.floor(Math.random() * 2 ** 32);
+    this.weightVersion = model.weightVersion;
   }
 
   /** Queues a request; returns its id. Bad input throws here, before anything is queued. */
@@ -337,6 +340,15 @@ export class Engine {
     };
   }
 
+  /**
+   * Forgets every cached prefix. The engine does this itself when `model.weightVersion` moves (AdamW.step);
+   * call it after changing the weights any other way.
+   */
+  resetPrefixCache(): void {
+    this.scheduler.resetPrefixCache();
+    this.weightVersion = this.model.weightVersion;
+  }
+
   /** Throws unless the block pool agrees with the sequences' tables (ref counts, free list, prefix cache). */
   checkInvariants(): void {
     this.blocks.checkInvariants(this.scheduler.tables());
@@ -443,6 +455,7 @@ export class Engine {
   }
 
   private async runStep(): Promise<StepEvent[]> {
+    if (this.model.weightVersion !== this.weightVersion) this.resetPrefixCache(); // cached K/V are stale
     const out = this.scheduler.schedule();
     if (out.scheduled.length === 0) {
       if (this.scheduler.hasWork()) throw new Error('Engine: internal error: work is queued but nothing could be scheduled');

@@ -118,7 +118,8 @@ export class Scheduler {
     for (const { seq, numTokens, samples } of out.scheduled) {
       if (seq.status === 'finished') continue; // aborted while the step ran
       seq.numComputed += numTokens;
-      while ((seq.numRegistered + 1) * bs <= seq.numComputed) this.blocks.register(seq.blockTable, seq.numRegistered++, seq.tokens);
+      if (seq.cacheable)
+        while ((seq.numRegistered + 1) * bs <= seq.numComputed) this.blocks.register(seq.blockTable, seq.numRegistered++, seq.tokens);
       if (samples.length > 1) {
         const at = this.running.indexOf(seq) + 1;
         for (const f of seq.forks) {
@@ -216,10 +217,17 @@ export class Scheduler {
     this.waiting.unshift(seq);
   }
 
+  /** The weights changed: no cached prefix is reused, and what sequences hold now is never registered. */
+  resetPrefixCache(): void {
+    this.blocks.resetCache();
+    for (const seq of [...this.running, ...this.waiting, ...this.held]) if (seq.blockTable.length > 0) seq.cacheable = false;
+  }
+
   private release(seq: Sequence): void {
     this.blocks.free(seq.blockTable);
     seq.blockTable = [];
     seq.numComputed = seq.numRegistered = 0;
+    seq.cacheable = true; // recomputed from scratch
   }
 
   private remove(seq: Sequence): void {

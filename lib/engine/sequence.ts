@@ -25,6 +25,8 @@ export class Sequence {
   blockTable: number[] = [];
   /** Leading full blocks registered in the prefix cache. */
   numRegistered = 0;
+  /** Its cached K/V were computed with the current weights (false after a weight change, until recomputed). */
+  cacheable = true;
   /** Tokens sampled since the request started or was last extended (what maxTokens bounds). */
   sampled = 0;
   /** Samples 1 … n−1 of the prompt, forked from this one when its prefill completes. */

@@ -108,6 +108,7 @@ export class AdamW {
         master: g.master.length ? g.master : undefined,
       });
     }
+    this.model.weightsChanged();
     return { step: this.t, lr, gradNorm: norm, skipped: false };
   }
 

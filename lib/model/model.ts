@@ -98,6 +98,18 @@ export class Model {
     readonly native: NativeQwen2Model,
   ) {}
 
+  private version = 0;
+
+  /** Moves whenever the weights change in place (AdamW.step, weightsChanged): caches of K/V computed before are stale. */
+  get weightVersion(): number {
+    return this.version;
+  }
+
+  /** Records an in-place weight update made outside AdamW (ops.adamw, ops.addInPlace on a parameter, …). */
+  weightsChanged(): void {
+    this.version++;
+  }
+
   /** 'cpu' or 'cuda:N'. */
   get device(): string {
     return this.native.device;

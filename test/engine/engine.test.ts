@@ -7,7 +7,7 @@
 // disturbing what is in flight.
 import t from 'tap';
 
-import { Engine, Model, qwen2Config, type RequestOutput } from '../../lib/index.js';
+import { AdamW, Engine, Model, qwen2Config, type RequestOutput } from '../../lib/index.js';
 import { greedy64, refConfig, weights64 } from '../helpers/generate-ref.js';
 import { rng } from '../helpers/reference.js';
 
@@ -243,6 +243,27 @@ t.test('abort: a request leaves the batch at once and its blocks return', async 
   const outB = await waitB;
   t.equal(outB.outputs[0]!.tokenIds.length, 10, 'the other request completes');
   e.release(b);
+  noLeak(t, e);
+  e.dispose();
+});
+
+t.test('the engine decodes with the live weights: an optimizer step shows at once, and drops the stale prefix cache', async (t) => {
+  const m = Model.random(config, { seed: 21, std: 0.5 });
+  const e = new Engine(m, { blockSize: BS, kvCacheTokens: 512 });
+  const p = PROMPTS[3]!; // 14 tokens: 3 full blocks cached after the first run
+  const before = (await e.generate([p], GREEDY))[0]!.outputs[0]!.tokenIds;
+  t.same(before, greedy64(refConfig(config), weights64(m), p, GREEDY.maxTokens).tokens, 'before: the float64 greedy of the weights');
+  // one AdamW step on a cross-entropy loss changes every weight in place
+  const opt = new AdamW(m, { lr: 0.05 });
+  const tokens = Int32Array.from([...p, ...before]);
+  await m.forwardBackward({ tokens, cuSeqlens: Int32Array.from([0, tokens.length]) }, { type: 'crossEntropy' });
+  await opt.step();
+  const want = greedy64(refConfig(config), weights64(m), p, GREEDY.maxTokens);
+  const hits = e.stats().prefixCacheHits;
+  const after = (await e.generate([p], GREEDY))[0]!.outputs[0]!.tokenIds;
+  t.same(after, want.tokens, 'after: the float64 greedy of the updated weights');
+  t.equal(e.stats().prefixCacheHits, hits, 'no prefix hit on K/V computed with the old weights');
+  t.not(JSON.stringify(after), JSON.stringify(before), 'the step did change the output');
   noLeak(t, e);
   e.dispose();
 });
