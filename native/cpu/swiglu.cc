@@ -3,6 +3,7 @@
 // scalar).
 #include "torl/swiglu.h"
 
+#include <algorithm>
 #include <cstdint>
 
 #include "f32.h"
@@ -47,6 +48,17 @@ struct Sigmoid {
     one_minus_s = e * s;
   }
 };
+// o = silu(g) · u over n elements, σ first into a block on the stack: fused into one loop, GCC
+// vectorised it with the clamp's selects moved after the division and it ran at ~7 ns an element
+// (10× slower than this, and than the backward, measured on [256, 1408]).
+void silu_mul(const float* __restrict g, const float* __restrict u, float* __restrict o, int64_t n) {
+  for (int64_t i0 = 0; i0 < n; i0 += 256) {
+    const int64_t m = std::min<int64_t>(256, n - i0);
+    float s[256];
+    for (int64_t i = 0; i < m; ++i) s[i] = Sigmoid(g[i0 + i]).s;
+    for (int64_t i = 0; i < m; ++i) o[i0 + i] = g[i0 + i] * s[i] * u[i0 + i];
+  }
+}
 }  // namespace
 
 static Tensor swiglu_forward(const Tensor& gate_in, const Tensor& up_in) {
@@ -55,9 +67,7 @@ static Tensor swiglu_forward(const Tensor& gate_in, const Tensor& up_in) {
   const float* g = gate.ptr<float>();
   const float* u = up.ptr<float>();
   float* o = y.ptr<float>();
-  parallel_blocks(gate.numel(), kBlock, [&](int64_t a, int64_t b) {
-    for (int64_t i = a; i < b; ++i) o[i] = g[i] * Sigmoid(g[i]).s * u[i];
-  });
+  parallel_blocks(gate.numel(), kBlock, [&](int64_t a, int64_t b) { silu_mul(g + a, u + a, o + a, b - a); });
   return cast_to(std::move(y), gate_in.dtype);
 }
 
