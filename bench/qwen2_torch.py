@@ -1,8 +1,9 @@
 """A plain PyTorch Qwen2 (no transformers), parameter names as Hugging Face's
 Qwen2ForCausalLM so an HF safetensors checkpoint loads into it. Packed batches:
 tokens [T], positions [T], cu_seqlens [B + 1]; attention runs per sequence.
-Used by scripts/compare-torch.py (external truth for our log-probs) and
-bench/train.py (the PyTorch side of bench/train). Works with torch 1.13."""
+Used by scripts/compare-torch.py (external truth for our log-probs),
+bench/train.py (the PyTorch side of bench/train) and bench/decode_torch.py (its
+weights and helpers, with a dense KV cache). Works with torch 1.13."""
 import json
 import math
 import struct
@@ -91,13 +92,17 @@ class Qwen2(nn.Module):
     def head_weight(self):
         return self.model.embed_tokens.weight if self.tied else self.lm_head.weight
 
-    def hidden(self, tokens, positions, cu):
+    def rope_tables(self, positions, device):
+        """cos, sin [len(positions), head_dim] in the weights' dtype (angles in float64)."""
         dh = self.c["head_dim"]
         inv = 1.0 / (self.c.get("rope_theta", 10000.0) ** (torch.arange(0, dh, 2, dtype=torch.float64) / dh))
         ang = positions.double().cpu()[:, None] * inv[None]
         emb = torch.cat([ang, ang], -1)
         dtype = self.model.embed_tokens.weight.dtype
-        cos, sin = emb.cos().to(tokens.device, dtype), emb.sin().to(tokens.device, dtype)
+        return emb.cos().to(device, dtype), emb.sin().to(device, dtype)
+
+    def hidden(self, tokens, positions, cu):
+        cos, sin = self.rope_tables(positions, tokens.device)
         x = self.model.embed_tokens(tokens)
         for layer in self.model.layers:
             x = layer(x, cos, sin, cu)

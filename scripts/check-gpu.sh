@@ -5,7 +5,7 @@
 #   2. the native test suites (test/native, test/ops) with the GPU enabled, twice:
 #      GEMM through cuBLASLt, then through our own kernels (TORL_CUDA_GEMM=own)
 #   3. the GPU halves of the benchmarks beside PyTorch (bench/gemm --gpu, bench/ops
-#      attention_gpu train_gpu, bench/train --gpu)
+#      attention_gpu train_gpu, bench/train --gpu, bench/decode --gpu)
 #   4. a summary (pass/fail per test file, benchmark tables) in the results folder
 #      (each test file and bench is capped: TORL_GPU_TEST_TIMEOUT=300, TORL_GPU_BENCH_TIMEOUT=240 s):
 #      $TORL_GPU_RESULTS, else $OUT (the device tool's folder), else build/gpu-results
@@ -95,7 +95,7 @@ fi
 # Only the GPU halves: the CPU tables would spend device time measuring the host.
 gpu_args() {
   case $1 in
-    gemm|train) echo --gpu ;;
+    gemm|train|decode) echo --gpu ;;
     ops) echo attention_gpu train_gpu ;;
   esac
 }
