@@ -109,6 +109,8 @@ export interface NativeGenStep {
   minP: ArrayLike<number>;
   seed: ArrayLike<number>;
   offset: ArrayLike<number>;
+  /** CPU: ≥ 0 packs the linear weights for the GEMM once per version (repacked when it moves); −1 (default) per call. */
+  weightVersion?: number;
 }
 
 export interface NativeGenResult {

@@ -7,7 +7,7 @@
 // rows (of its columns when m is short), packing its own A blocks.
 // bf16 inputs are widened to f32 while packing; alpha is folded into A's packing.
 // Few-row products in the x·wᵀ layout (decode) skip packing: dot products
-// streaming w once.
+// streaming w once. A w packed ahead (prepack_nt) stands in for the B panels.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -164,8 +164,34 @@ void gemm_rows_nt(const GemmArgs& g, const GemmKernels& ks) {
 
 }  // namespace
 
-void gemm(const GemmArgs& g) {
+PackedNT prepack_nt(const void* w, DType w_dtype, int64_t n, int64_t k, int64_t ldw) {
+  const GemmKernels& ks = kernels();
+  const int64_t NR = ks.nr;
+  PackedNT p;
+  p.n = n, p.k = k, p.nr = ks.nr;
+  // Block jc (NC columns of B = rows of w) takes panels(jc)·NR·k floats; a full block exactly NC·k.
+  const int64_t padded = (n / NC) * NC + ((n % NC) + NR - 1) / NR * NR;
+  p.panels = empty({padded * k}, DType::F32, Device{});
+  float* base = p.panels.ptr<float>();
+  const Operand W{w, w_dtype, ldw, true};
+  for (int64_t jc = 0; jc < n; jc += NC) {
+    const int64_t nc = std::min(NC, n - jc), panels = (nc + NR - 1) / NR;
+    for (int64_t pc = 0; pc < k; pc += KC) {
+      const int64_t kc = std::min(KC, k - pc);
+      float* block = base + jc * k + panels * NR * pc;
+      parallel_for(panels, [&](int64_t jp, int) {
+        pack_b_panel(ks, W, pc, kc, jc + jp * NR, std::min<int64_t>(NR, nc - jp * NR), block + jp * NR * kc);
+      });
+    }
+  }
+  return p;
+}
+
+void gemm(const GemmArgs& g, const PackedNT* packed) {
   TORL_CHECK(g.c_dtype == DType::F32, "gemm (cpu): the output must be f32, got ", dtype_name(g.c_dtype));
+  TORL_CHECK(!packed || (g.trans_b && !g.trans_a && packed->n == g.n && packed->k == g.k && packed->nr == kernels().nr),
+             "gemm (cpu): the packed B (", packed ? packed->n : 0, " x ", packed ? packed->k : 0,
+             ") does not match this product (", g.n, " x ", g.k, ", x·wᵀ)");
   for (DType t : {g.a_dtype, g.b_dtype})
     TORL_CHECK(t == DType::F32 || t == DType::BF16, "gemm (cpu): inputs must be f32 or bf16, got ", dtype_name(t));
   if (g.m == 0 || g.n == 0) return;
@@ -178,7 +204,7 @@ void gemm(const GemmArgs& g) {
   float* C = static_cast<float*>(g.c);
   if (g.beta != 0.f && g.beta != 1.f) scale_c(g);
   const bool c_has_values = g.beta != 0.f;
-  float* bpack = tl_b.get(static_cast<size_t>(KC * NC));
+  float* bpack = packed ? nullptr : tl_b.get(static_cast<size_t>(KC * NC));
   const int threads = num_threads();
 
   for (int64_t jc = 0; jc < g.n; jc += NC) {
@@ -187,9 +213,11 @@ void gemm(const GemmArgs& g) {
     for (int64_t pc = 0; pc < g.k; pc += KC) {
       const int64_t kc = std::min(KC, g.k - pc);
       const bool accumulate = pc > 0 || c_has_values;
-      parallel_for(panels, [&](int64_t jp, int) {
-        pack_b_panel(ks, B, pc, kc, jc + jp * NR, std::min<int64_t>(NR, nc - jp * NR), bpack + jp * NR * kc);
-      });
+      const float* bblock = packed ? packed->panels.ptr<float>() + jc * g.k + panels * NR * pc : bpack;
+      if (!packed)
+        parallel_for(panels, [&](int64_t jp, int) {
+          pack_b_panel(ks, B, pc, kc, jc + jp * NR, std::min<int64_t>(NR, nc - jp * NR), bpack + jp * NR * kc);
+        });
       // Rows [i0, i0+mc) (one MC block) × B panels [jp0, jp1): pack A, then the tiles.
       auto block = [&](int64_t i0, int64_t mc, int64_t jp0, int64_t jp1) {
         float* apack = tl_a.get(static_cast<size_t>(MC * KC));
@@ -197,7 +225,7 @@ void gemm(const GemmArgs& g) {
         alignas(64) float edge[16 * 64];
         for (int64_t jp = jp0; jp < jp1; ++jp) {
           const int64_t j = jc + jp * NR, cols = std::min<int64_t>(NR, g.n - j);
-          const float* bp = bpack + jp * NR * kc;
+          const float* bp = bblock + jp * NR * kc;
           for (int64_t ip = 0; ip < mc; ip += MR) {
             const int64_t rows = std::min<int64_t>(MR, mc - ip);
             float* cp = C + (i0 + ip) * g.ldc + j;

@@ -20,7 +20,7 @@ Tensor cast_out(Tensor&& t, DType dtype) { return dtype == DType::F32 ? std::mov
 
 }  // namespace
 
-static Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor* bias) {
+Tensor linear_forward_packed(const Tensor& x, const Tensor& w, const PackedNT* packed, const Tensor* bias) {
   const int64_t N = x.dim(0), K = x.dim(1), M = w.dim(0);
   Tensor y = f32_like({N, M});
   float* yp = y.ptr<float>();
@@ -35,8 +35,12 @@ static Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor* bia
   g.a = x.data(); g.a_dtype = x.dtype; g.lda = K;
   g.b = w.data(); g.b_dtype = w.dtype; g.ldb = K;
   g.c = yp; g.ldc = M;
-  gemm(g);
+  gemm(g, packed);
   return cast_out(std::move(y), x.dtype);
+}
+
+static Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor* bias) {
+  return linear_forward_packed(x, w, nullptr, bias);
 }
 
 static LinearGrads linear_backward(const Tensor& dy, const Tensor& x, const Tensor& w, bool with_bias) {

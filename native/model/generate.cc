@@ -4,7 +4,9 @@
 // cache slots and runs paged attention over each sequence's cached context.
 // Positions and slots are derived here from context_lens and the block
 // tables, so they cannot disagree. Only the sampled rows reach the LM head:
-// [R, V] logits (R = sequences that sample this step), never [T, V].
+// [R, V] logits (R = sequences that sample this step), never [T, V]. On the
+// CPU the linear weights are packed for the GEMM once per weight version, not
+// on every call (GenStep::weight_version).
 #include <cmath>
 #include <vector>
 
@@ -105,6 +107,7 @@ GenResult Qwen2::generate_step(const KvCache& c, const GenStep& s) {
     const Tensor src = to_device(s.copy_src, device_), dst = to_device(s.copy_dst, device_);
     for (size_t l = 0; l < c.k.size(); ++l) kv_cache_copy(c.k[l], c.v[l], src, dst);
   }
+  pack_weights(s.weight_version);
   GenResult out;
   if (T == 0) {
     out.ids = empty({0}, DType::I32, Device{});
@@ -123,6 +126,7 @@ GenResult Qwen2::generate_step(const KvCache& c, const GenStep& s) {
     return AttentionOut{paged_attention_forward(q, c.k[l], c.v[l], bt, cu, cl, scale), Tensor{}};
   };
   mb.attend = &attend;
+  if (!packed_.empty()) mb.packed = &packed_;
   const Forward f = forward(mb, false, false);
   if (R == 0) {
     out.ids = empty({0}, DType::I32, Device{});
@@ -130,7 +134,7 @@ GenResult Qwen2::generate_step(const KvCache& c, const GenStep& s) {
     return out;
   }
   const Tensor h = embedding_forward(to_device(d.rows, device_), f.yf);  // [R, D]: the rows that sample
-  const Tensor logits = linear_forward(h, head(), nullptr);               // [R, V]
+  const Tensor logits = linear(mb, head_name(), h, nullptr);               // [R, V]
   SampleOut so = sample(logits, s.params);
   out.ids = to_device(so.ids, Device{});
   out.logprob = to_device(so.logprob, Device{});

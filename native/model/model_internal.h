@@ -6,6 +6,7 @@
 
 #include "qwen2.h"
 #include "torl/attention.h"
+#include "torl/gemm.h"
 
 namespace torl::model {
 
@@ -23,6 +24,8 @@ struct Qwen2::Micro {
   Tensor tokens, positions, targets;  // [T] i32
   Tensor cu;                          // [seq1 − seq0 + 1] i32, from 0
   const Attend* attend = nullptr;
+  // CPU: weights packed for the GEMM by name (the engine's steps); null: packed per call.
+  const std::map<std::string, PackedNT>* packed = nullptr;
 };
 
 inline int64_t bytes_of(std::initializer_list<const Tensor*> ts) {

@@ -82,7 +82,43 @@ void Qwen2::check_complete() const {
 }
 
 const Tensor& Qwen2::w(int64_t layer, const char* suffix) const { return weight(layer_name(layer, suffix)); }
-const Tensor& Qwen2::head() const { return weight(cfg_.tied ? "embed.weight" : "lm_head.weight"); }
+const std::string& Qwen2::head_name() const {
+  static const std::string tied = "embed.weight", untied = "lm_head.weight";
+  return cfg_.tied ? tied : untied;
+}
+const Tensor& Qwen2::head() const { return weight(head_name()); }
+
+Tensor Qwen2::linear(const Micro& mb, const std::string& name, const Tensor& x, const Tensor* bias) const {
+  const Tensor& wt = weight(name);
+  if (mb.packed) {
+    auto it = mb.packed->find(name);
+    if (it != mb.packed->end()) {
+      linear_check(x, wt, bias);
+      return cpu::linear_forward_packed(x, wt, &it->second, bias);
+    }
+  }
+  return linear_forward(x, wt, bias);
+}
+
+void Qwen2::pack_weights(int64_t version) {
+  if (version < 0 || !device_.is_cpu()) {
+    packed_.clear();
+    packed_version_ = -1;
+    return;
+  }
+  if (version == packed_version_) return;
+  packed_.clear();
+  std::vector<std::string> names{head_name()};
+  for (int64_t l = 0; l < cfg_.layers; ++l)
+    for (const char* s : {"attn.q.weight", "attn.k.weight", "attn.v.weight", "attn.o.weight", "mlp.gate.weight",
+                          "mlp.up.weight", "mlp.down.weight"})
+      names.push_back(layer_name(l, s));
+  for (const std::string& n : names) {
+    const Tensor& t = weight(n);
+    packed_[n] = cpu::prepack_nt(t.data(), t.dtype, t.dim(0), t.dim(1), t.dim(1));
+  }
+  packed_version_ = version;
+}
 
 std::vector<std::pair<std::string, Tensor>> Qwen2::gradients() const {
   std::unique_lock<std::mutex> lk(busy_, std::try_to_lock);
@@ -147,9 +183,9 @@ void Qwen2::check_batch(const Batch& b, const char* op) const {
 // `a` and returns the MLP output (the next layer's rmsnorm adds it to a.xmid).
 Tensor Qwen2::layer_forward(int64_t l, LayerActs& a, const Micro& mb) const {
   const int64_t T = mb.T, Hq = cfg_.heads, Hkv = cfg_.kv_heads, Dh = cfg_.head_dim;
-  const Tensor q = view(linear_forward(a.y1, w(l, "attn.q.weight"), &w(l, "attn.q.bias")), {T, Hq, Dh});
-  const Tensor k = view(linear_forward(a.y1, w(l, "attn.k.weight"), &w(l, "attn.k.bias")), {T, Hkv, Dh});
-  a.v = view(linear_forward(a.y1, w(l, "attn.v.weight"), &w(l, "attn.v.bias")), {T, Hkv, Dh});
+  const Tensor q = view(linear(mb, layer_name(l, "attn.q.weight"), a.y1, &w(l, "attn.q.bias")), {T, Hq, Dh});
+  const Tensor k = view(linear(mb, layer_name(l, "attn.k.weight"), a.y1, &w(l, "attn.k.bias")), {T, Hkv, Dh});
+  a.v = view(linear(mb, layer_name(l, "attn.v.weight"), a.y1, &w(l, "attn.v.bias")), {T, Hkv, Dh});
   RopeOut r = rope_forward(q, k, mb.positions, cfg_.rope_theta, true);
   a.q = r.q;
   a.k = r.k;
@@ -157,15 +193,15 @@ Tensor Qwen2::layer_forward(int64_t l, LayerActs& a, const Micro& mb) const {
                               : attention_forward(a.q, a.k, a.v, mb.cu, 1.0 / std::sqrt(static_cast<double>(Dh)));
   a.att = at.out;
   a.lse = at.lse;
-  const Tensor o = linear_forward(view(a.att, {T, Hq * Dh}), w(l, "attn.o.weight"), nullptr);
+  const Tensor o = linear(mb, layer_name(l, "attn.o.weight"), view(a.att, {T, Hq * Dh}), nullptr);
   RmsnormOut n2 = rmsnorm_forward(o, w(l, "mlp_norm.weight"), &a.x, cfg_.eps);
   a.xmid = n2.s;
   a.y2 = n2.y;
   a.rstd2 = n2.rstd;
-  a.g = linear_forward(a.y2, w(l, "mlp.gate.weight"), nullptr);
-  a.u = linear_forward(a.y2, w(l, "mlp.up.weight"), nullptr);
+  a.g = linear(mb, layer_name(l, "mlp.gate.weight"), a.y2, nullptr);
+  a.u = linear(mb, layer_name(l, "mlp.up.weight"), a.y2, nullptr);
   a.m = swiglu_forward(a.g, a.u);
-  return linear_forward(a.m, w(l, "mlp.down.weight"), nullptr);
+  return linear(mb, layer_name(l, "mlp.down.weight"), a.m, nullptr);
 }
 
 // dx: the gradient of this layer's output stream (x'' = xmid + mlp). Returns

@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "torl/gemm.h"
 #include "torl/grpo.h"
 #include "torl/sample.h"
 #include "torl/tensor.h"
@@ -90,10 +91,13 @@ struct KvCache {
 // blocks copied before anything is written (copy-on-write). sample_seqs [R]: the
 // sequence whose last new token's next-token distribution row r samples
 // (a sequence may appear several times: n samples of one prompt); params: R rows.
+// weight_version ≥ 0 (CPU): step with the linear weights packed for the GEMM once per version
+// (repacked when it moves, i.e. after the weights changed); −1: pack per call, keep no copy.
 struct GenStep {
   Tensor tokens, cu_seqlens, context_lens, block_tables;  // i32
   Tensor copy_src, copy_dst, sample_seqs;                 // i32
   SampleParams params;
+  int64_t weight_version = -1;
 };
 
 struct GenResult {
@@ -143,6 +147,11 @@ class Qwen2 {
   struct Forward;
 
   const Tensor& w(int64_t layer, const char* suffix) const;
+  const std::string& head_name() const;
+  // x · weight(name)ᵀ (+ bias), with the micro-batch's packed copy of the weight when it has one.
+  Tensor linear(const Micro& mb, const std::string& name, const Tensor& x, const Tensor* bias) const;
+  // The engine's packed linear weights for `version` (CPU); −1 frees them.
+  void pack_weights(int64_t version);
   const Tensor& head() const;
   void accumulate(const std::string& name, Tensor g);
   void accumulate(int64_t layer, const char* suffix, Tensor g);
@@ -158,6 +167,8 @@ class Qwen2 {
   std::vector<std::pair<std::string, Shape>> specs_;
   std::map<std::string, Tensor> weights_;
   std::map<std::string, Tensor> grads_;
+  std::map<std::string, PackedNT> packed_;  // the engine's packed linear weights (CPU)
+  int64_t packed_version_ = -1;
   mutable std::mutex busy_;  // held by a running step; gradients()/zero_grad() refuse meanwhile
 };
 

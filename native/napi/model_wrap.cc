@@ -6,7 +6,8 @@
 //   forwardBackward(batch, spec) → Promise<{loss, tokens, …stats, microBatches, peakActivationBytes}>
 //   generateStep({k, v}: per-layer cache tensors, step) → Promise<{ids, logprob, tempLogprob}>
 //     step = {tokens, cuSeqlens, contextLens, blockTables, copySrc, copyDst, sampleSeqs: i32 host tensors,
-//             temperature, topK, topP, minP, seed, offset: one per sampled row (see ops.sample)}
+//             temperature, topK, topP, minP, seed, offset: one per sampled row (see ops.sample),
+//             weightVersion (CPU: the linear weights packed once per version; −1, the default: per call)}
 // batch = {tokens, positions, cuSeqlens, targets: i32 host tensors, mask: f32 host tensor}.
 #include "model_wrap.h"
 
@@ -225,6 +226,8 @@ Napi::Value JsModel::GenerateStep(const Napi::CallbackInfo& info) {
                    need("copySrc"),  need("copyDst"),   need("sampleSeqs"),  {}};
   TORL_CHECK(s.sample_seqs.ndim() == 1, op, ": step.sampleSeqs must be 1-D");
   s.params = sample_params_arg(o, static_cast<size_t>(s.sample_seqs.dim(0)), "sampleSeqs", op);
+  s.weight_version = opt_int(o, "weightVersion", -1, op);
+  TORL_CHECK(s.weight_version >= -1, op, ": step.weightVersion must be ≥ −1, got ", s.weight_version);
   m_->check_generate(cache, s, op);
   return run_async(info.Env(), [m = m_, cache, s] {
     model::GenResult r = m->generate_step(cache, s);

@@ -267,3 +267,20 @@ t.test('the engine decodes with the live weights: an optimizer step shows at onc
   noLeak(t, e);
   e.dispose();
 });
+
+t.test('CPU: weights packed once for the GEMM (packWeights) give the outputs of packing per call', async (t) => {
+  const prompts = Array.from({ length: 12 }, (_, i) => prompt(3 + i, 400 + i)); // decode steps of 12 rows: the tiled GEMM path
+  const params = { temperature: 1, maxTokens: 10, seed: 8, ignoreEos: true };
+  const out: number[][][][] = [];
+  const lps: number[][] = [];
+  for (const packWeights of [false, true]) {
+    const e = new Engine(model, { blockSize: BS, kvCacheTokens: 1024, packWeights });
+    const r = await e.generate(prompts, params);
+    out.push(tokensOf(r));
+    lps.push(r.flatMap((o) => o.outputs[0]!.logprobs));
+    e.dispose();
+  }
+  t.same(out[1], out[0], 'same tokens');
+  const err = Math.max(...lps[1]!.map((x, i) => Math.abs(x - lps[0]![i]!)));
+  t.ok(err < 1e-5, `same log-probs to rounding (${err.toExponential(1)})`);
+});

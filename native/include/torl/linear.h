@@ -20,6 +20,13 @@ struct LinearGrads {
 };
 LinearGrads linear_backward(const Tensor& dy, const Tensor& x, const Tensor& w, bool with_bias);
 
+struct PackedNT;
+namespace cpu {
+// linear_forward on the CPU with w also given packed (gemm.h's prepack_nt; null: packed per call).
+// Host tensors, already checked (linear_check).
+Tensor linear_forward_packed(const Tensor& x, const Tensor& w, const PackedNT* packed, const Tensor* bias);
+}  // namespace cpu
+
 // Kernel signatures (registry.h): arguments already validated, all on one device.
 using linear_forward_t = Tensor(const Tensor& x, const Tensor& w, const Tensor* bias);
 using linear_backward_t = LinearGrads(const Tensor& dy, const Tensor& x, const Tensor& w, bool with_bias);
