@@ -13,7 +13,7 @@
 // continues decoding without recomputing what is cached.
 import { memoryInfo } from '../backends.js';
 import type { Model } from '../model/index.js';
-import { Tensor, tensor, zeros } from '../tensor.js';
+import { empty, Tensor, tensor } from '../tensor.js';
 import type { Tokenizer } from '../tokenizer/index.js';
 import { BlockManager } from './block-manager.js';
 import { resolveSamplingParams, type ResolvedSamplingParams, type SamplingParams } from './sampling-params.js';
@@ -194,8 +194,10 @@ export class Engine {
     this.scheduler = new Scheduler(this.blocks, { maxNumSeqs, maxBatchTokens });
     const shape = [numBlocks, this.blockSize, c.numKeyValueHeads, c.headDim];
     const opts = { dtype: model.dtype, device: model.device } as const;
-    this.kCache = Array.from({ length: c.numHiddenLayers }, () => zeros(shape, opts));
-    this.vCache = Array.from({ length: c.numHiddenLayers }, () => zeros(shape, opts));
+    // Uninitialised: a slot is always written before attention reads it (positions past a sequence's
+    // length are masked), and untouched host pages cost no memory until the cache fills.
+    this.kCache = Array.from({ length: c.numHiddenLayers }, () => empty(shape, opts));
+    this.vCache = Array.from({ length: c.numHiddenLayers }, () => empty(shape, opts));
     const eos = options.tokenizer?.stopTokenIds ?? (c.eosTokenId === null ? [] : [c.eosTokenId].flat());
     this.eos = new Set(eos);
     this.seedState = options.seed ?? Math.floor(Math.random() * 2 ** 32);
