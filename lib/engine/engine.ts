@@ -79,7 +79,7 @@ export interface StepEvent {
   /** The token sampled this step and its log-prob. */
   tokenId: number;
   logprob: number;
-  /** Text that became final this step (with a tokenizer). */
+  /** Text that became final this step (with a tokenizer; text a stop string could still cut is held back until it cannot). */
   text?: string;
   /** Set when this token ended the sample. */
   finishReason?: FinishReason;
@@ -552,7 +552,6 @@ export class Engine {
     seq.logprobs.push(logprob);
     seq.sampled++;
     const p = seq.params;
-    const before = seq.stopText?.text.length ?? 0;
     let reason: FinishReason | undefined;
     let stopReason: string | number | undefined;
     if (p.stopTokenIds.includes(token)) [reason, stopReason] = ['stop', token];
@@ -569,7 +568,7 @@ export class Engine {
       if (stopReason !== undefined) event.stopReason = stopReason;
       this.scheduler.finish(seq, this.requests.get(seq.requestId)?.hold ?? false);
     }
-    if (seq.stopText) event.text = seq.stopText.text.slice(before);
+    if (seq.stopText) event.text = seq.stopText.take();
     return event;
   }
 }

@@ -12,6 +12,8 @@ export class StopText {
   /** Matches start at or after this index (text given up front is never searched). */
   private readonly matchFrom: number;
   private stopped = false;
+  /** text[0, released) has been handed out by take(). */
+  private released = 0;
 
   /** `prior`: output ids already there (e.g. a sequence being continued): decoded, never matched. */
   constructor(
@@ -23,7 +25,7 @@ export class StopText {
     this.stream = tokenizer.decodeStream({ skipSpecialTokens: true });
     this.longest = Math.max(0, ...stops.map((s) => s.length));
     this.text = prior.length > 0 ? this.stream.push(...prior) : '';
-    this.matchFrom = this.text.length;
+    this.matchFrom = this.released = this.text.length;
   }
 
   /** Adds ids; returns the stop string they completed (text is then cut there), or undefined. */
@@ -41,6 +43,17 @@ export class StopText {
     this.text = this.text.slice(0, best.at + (this.includeStop ? best.stop.length : 0));
     this.stopped = true;
     return best.stop;
+  }
+
+  /**
+   * The text that became final since the last call: while generation runs, the last (longest stop − 1)
+   * characters are held back, since a stop string that starts there could still cut them.
+   */
+  take(): string {
+    const end = this.stopped ? this.text.length : Math.max(this.released, this.text.length - Math.max(0, this.longest - 1));
+    const piece = this.text.slice(this.released, end);
+    this.released = end;
+    return piece;
   }
 
   /** The text of the whole output once it is finished (held-back bytes flushed unless a stop string cut it). */

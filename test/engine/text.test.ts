@@ -82,6 +82,19 @@ t.test('engine with a tokenizer: string prompts, text, stop strings', async (t) 
     t.equal(o.text, out.text!.slice(0, first + (include ? stop.length : 0)), `text cut ${include ? 'after' : 'before'} the stop string`);
   }
 
+  // streaming: the text pieces add up to the final text, and never show what a stop string cuts
+  for (const include of [false, true]) {
+    let streamed = '';
+    for await (const ev of e.stream([prompt], { ...params, stop: [stop], includeStopStrInOutput: include })) {
+      streamed += ev.text ?? '';
+      t.ok(out.text!.startsWith(streamed) && streamed.length <= first + (include ? stop.length : 0), 'a streamed prefix of the final text');
+    }
+    t.equal(streamed, out.text!.slice(0, first + (include ? stop.length : 0)), `streamed text = the final text (stop ${include ? 'kept' : 'cut'})`);
+  }
+  let plain = '';
+  for await (const ev of e.stream([prompt], params)) plain += ev.text ?? '';
+  t.equal(plain, out.text, 'without stop strings too');
+
   // held request: a stop string inside the appended text does not end the continuation
   const id = e.addRequest(prompt, { ...params, maxTokens: 3 }, { hold: true });
   const held = await e.wait(id);
