@@ -351,8 +351,8 @@ export class Engine {
   }
 
   /**
-   * Forgets every cached prefix. The engine does this itself when `model.weightVersion` moves (AdamW.step);
-   * call it after changing the weights any other way.
+   * Forgets every cached prefix. The engine does this itself when `model.weightVersion` moves (AdamW.step,
+   * model.weightsChanged(), which also refreshes the packed weights: call that after changing weights).
    */
   resetPrefixCache(): void {
     this.scheduler.resetPrefixCache();
