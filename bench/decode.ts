@@ -34,7 +34,7 @@ import { fileURLToPath } from 'node:url';
 
 import * as torl from '../lib/index.js';
 import type { ModelConfig } from '../lib/index.js';
-import { emitJson, fmt, printTable, runPython, SYSTEM_PYTHON, time } from './lib/harness.js';
+import { emitJson, fmt, printTable, runPython, SYSTEM_PYTHON, time, TORCH_CPU_ENV } from './lib/harness.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
@@ -223,14 +223,8 @@ interface TorchOut {
   params: number;
 }
 
-// PyTorch CPU's environment. Debian's torch runs its ops on libgomp threads and its GEMMs on
-// OpenBLAS's own pthreads; with libgomp's default active waiting, its spinning threads and
-// OpenBLAS's fight over the 2 cores (measured: 3.4x slower decode at batch 1, 2x at batch 64).
-// OMP_WAIT_POLICY=PASSIVE ends that; the glibc malloc thresholds keep freed tensors in the heap
-// rather than unmapping them (what PyTorch's CPU tuning guide gets from jemalloc/tcmalloc; on this
-// VM every fresh page costs a hypervisor exit). Both only speed torch up; --torch-untuned drops them.
-const untuned = argv.includes('--torch-untuned');
-const TORCH_ENV: Record<string, string> = gpu || untuned ? {} : { OMP_WAIT_POLICY: 'PASSIVE', GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824' };
+// PyTorch CPU's environment: the harness's TORCH_CPU_ENV (--torch-untuned drops it); none on a GPU.
+const TORCH_ENV: Readonly<Record<string, string>> = gpu ? {} : TORCH_CPU_ENV;
 const torchEnvNote = Object.keys(TORCH_ENV).length ? Object.entries(TORCH_ENV).map(([k, v]) => `${k}=${v}`).join(' ') : gpu ? '' : 'untuned';
 
 let torchName = noTorch ? 'skipped (--no-torch)' : 'missing';

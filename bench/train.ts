@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { backends } from '../lib/backends.js';
 import { AdamW, Model, qwen2Config, toHfConfig, type ModelConfig } from '../lib/model/index.js';
+import { torchCpuEnv } from './lib/harness.js';
 
 interface Case {
   name: string;
@@ -61,7 +62,8 @@ function torch(c: Case): Figures | null {
   if (c.python.startsWith('/') && !existsSync(c.python)) return null;
   const hf = toHfConfig(c.config);
   const arg = { config: hf, lengths: c.lengths, steps: c.steps, threads: backends().cpu.threads, device: c.device === 'cpu' ? 'cpu' : 'cuda', impl: c.impl };
-  const r = spawnSync(c.python, [join(here, 'train.py'), JSON.stringify(arg)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const env = c.device === 'cpu' ? torchCpuEnv() : process.env;
+  const r = spawnSync(c.python, [join(here, 'train.py'), JSON.stringify(arg)], { encoding: 'utf8', maxBuffer: 1 << 24, env });
   if (r.status !== 0) {
     console.error(`(torch reference unavailable: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()})`);
     return null;

@@ -25,6 +25,23 @@ export function time(fn: () => void, { minSeconds = 0.5, minReps = 3, maxReps = 
   return { median: times[Math.floor(times.length / 2)]!, min: times[0]!, reps: times.length };
 }
 
+/**
+ * The environment the PyTorch CPU references run under. Debian's torch runs its ops on libgomp
+ * threads and its GEMMs on OpenBLAS's own pthreads; with libgomp's default active waiting their
+ * threads fight over the cores (measured on 2 cores: decode 3.4x slower at batch 1, 2x at batch
+ * 64; train ~2x). OMP_WAIT_POLICY=PASSIVE ends that; the glibc malloc thresholds keep freed
+ * tensors in the heap rather than unmapping them (what PyTorch's CPU tuning guide gets from
+ * jemalloc/tcmalloc). Both only speed torch up; `--torch-untuned` on a bench's command line drops them.
+ */
+export const TORCH_CPU_ENV: Readonly<Record<string, string>> = process.argv.includes('--torch-untuned')
+  ? {}
+  : { OMP_WAIT_POLICY: 'PASSIVE', GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824' };
+
+/** process.env with TORCH_CPU_ENV over it. */
+export function torchCpuEnv(): Record<string, string | undefined> {
+  return { ...process.env, ...TORCH_CPU_ENV };
+}
+
 /** Debian's system Python, where python3-torch / python3-numpy live; null when absent. */
 export const SYSTEM_PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : null;
 

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import * as torl from '../../lib/index.js';
-import { runPython, SYSTEM_PYTHON, time } from '../lib/harness.js';
+import { runPython, SYSTEM_PYTHON, time, torchCpuEnv } from '../lib/harness.js';
 import type { OpBench, OpRow } from '../ops.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -53,7 +53,7 @@ export function layersBench(quick: boolean): OpBench {
   console.error(`bench/ops layers: PyTorch reference (${attn.length} attention shapes; its naive attention is slow) ...`);
   const ref = runPython(SYSTEM_PYTHON, join(here, 'layers.py'), {
     threads, reps, attentionReps: 1, T, D, F, rope: ropeCfg, attention: attn,
-  });
+  }, torchCpuEnv());
   const torch = ref.ok ? (ref.value as TorchOut) : undefined;
   const note = ref.ok ? `torch ${torch!.torch}, BLAS ${torch!.blas}` : `reference missing: ${ref.error}`;
   console.error('bench/ops layers: ours ...');

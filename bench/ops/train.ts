@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import * as torl from '../../lib/index.js';
-import { printTable, runPython, SYSTEM_PYTHON, time } from '../lib/harness.js';
+import { printTable, runPython, SYSTEM_PYTHON, time, torchCpuEnv } from '../lib/harness.js';
 import type { OpBench, OpRow } from '../ops.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -48,7 +48,7 @@ export function trainBench(quick: boolean): OpBench {
     lmhead: [{ T, D, V: vRef, temperature }],
     adamw: adamSizes,
     sample: sampleCfg,
-  });
+  }, torchCpuEnv());
   const torch = ref.ok ? (ref.value as TorchOut) : undefined;
   const note = ref.ok ? '' : `reference missing: ${ref.error}`;
 
