@@ -284,3 +284,19 @@ t.test('CPU: weights packed once for the GEMM (packWeights) give the outputs of 
   const err = Math.max(...lps[1]!.map((x, i) => Math.abs(x - lps[0]![i]!)));
   t.ok(err < 1e-5, `same log-probs to rounding (${err.toExponential(1)})`);
 });
+
+t.test('a bf16 model on the CPU (bf16 cache): log-probs agree with Model.logprobs of the same model', async (t) => {
+  const m = Model.random(config, { seed: 7, std: 0.5, dtype: 'bf16' });
+  const e = new Engine(m, { blockSize: BS, kvCacheTokens: 512 });
+  t.equal(e.stats().kvBytesPerToken, 2 * config.numHiddenLayers * config.numKeyValueHeads * config.headDim * 2, 'two bytes an element');
+  const out = await e.generate(PROMPTS, { temperature: 1, maxTokens: 8, seed: 2, ignoreEos: true });
+  let worst = 0;
+  for (const [i, o] of out.entries()) {
+    const tokens = Int32Array.from([...PROMPTS[i]!, ...o.outputs[0]!.tokenIds]);
+    const lp = (await m.logprobs({ tokens, cuSeqlens: Int32Array.from([0, tokens.length]) })).logprobs;
+    o.outputs[0]!.logprobs.forEach((x, j) => (worst = Math.max(worst, Math.abs(x - lp[PROMPTS[i]!.length - 1 + j]!))));
+  }
+  t.ok(worst < 0.05, `max |engine − model.logprobs| = ${worst.toFixed(4)} (bf16 activations on both paths)`);
+  noLeak(t, e);
+  e.dispose();
+});
