@@ -21,3 +21,5 @@ export { PythonSandbox, SandboxFusionClient, formatObservation, truncateMiddle }
 export type { CodeRunner, RunRequest, RunResult, RunStatus, PythonSandboxOptions, SandboxInfo, Guarantees, IsolationMode, IsolationRequest, SandboxFusionOptions, ObservationOptions } from './sandbox/index.js';
 export { Engine, SAMPLING_DEFAULTS, BlockManager } from './engine/index.js';
 export type { EngineOptions, Prompt, CompletionOutput, RequestOutput, StepEvent, StreamEvent, AddRequestOptions, EngineStats, SamplingParams, FinishReason } from './engine/index.js';
+export { Rollout, OUTPUT_FENCE, extractProgram } from './rollout/index.js';
+export type { RolloutOptions, RolloutResult, RolloutSample, RolloutStats, ToolCall } from './rollout/index.js';

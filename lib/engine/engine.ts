@@ -111,6 +111,9 @@ export interface EngineStats {
   running: number;
   held: number;
   preemptions: number;
+  /** Engine steps run and tokens sampled so far. */
+  steps: number;
+  sampledTokens: number;
   prefixCacheHits: number;
   prefixCacheQueries: number;
 }
@@ -156,6 +159,8 @@ export class Engine {
   /** The step in flight: steps run one after another. */
   private stepping: Promise<unknown> = Promise.resolve();
   private driving = false;
+  private stepsRun = 0;
+  private tokensSampled = 0;
   /** model.weightVersion when the prefix cache was last valid. */
   private weightVersion: number;
 
@@ -252,6 +257,7 @@ export class Engine {
     seq.finishReason = seq.stopReason = undefined;
     if (this.tokenizer) seq.stopText = new StopText(this.tokenizer, seq.params.stop, seq.params.includeStopStrInOutput, seq.outputTokenIds);
     this.scheduler.resume(seq);
+    void this.drive();
   }
 
   /** Frees a held request's cache (every sample, or one) and forgets it once no sample is left. */
@@ -345,6 +351,8 @@ export class Engine {
       running: this.scheduler.running.length,
       held: this.scheduler.held.size,
       preemptions: this.scheduler.preemptions,
+      steps: this.stepsRun,
+      sampledTokens: this.tokensSampled,
       prefixCacheHits: this.blocks.stats.hits,
       prefixCacheQueries: this.blocks.stats.queries,
     };
@@ -479,6 +487,7 @@ export class Engine {
       for (const t of Object.values(input)) if (t instanceof Tensor) t.dispose();
     }
     this.scheduler.commit(out);
+    this.stepsRun++;
     const ids = result.ids.toArray() as Int32Array;
     const logprobs = result.tempLogprob.toArray() as Float32Array;
     for (const t of [result.ids, result.logprob, result.tempLogprob]) t.dispose();
@@ -488,6 +497,7 @@ export class Engine {
       for (const seq of samples) {
         const [id, lp] = [ids[row]!, logprobs[row++]!];
         if (seq.status !== 'finished') events.push(this.append(seq, id, lp)); // else aborted meanwhile
+        this.tokensSampled++;
       }
     for (const e of events) {
       const r = this.requests.get(e.requestId);
