@@ -70,6 +70,8 @@ export interface RolloutSample {
   toolErrors: number;
   /** Milliseconds spent paused for tool calls. */
   pausedMs: number;
+  /** The last \boxed{} of the response comes after its last tool call's output. */
+  answerAfterTool: boolean;
 }
 
 export interface RolloutStats {
@@ -78,6 +80,10 @@ export interface RolloutStats {
   toolErrors: number;
   /** Share of samples with at least one tool call. */
   toolCallRate: number;
+  /** Share of samples whose final answer came after a tool call. */
+  answerAfterToolRate: number;
+  /** Milliseconds paused for tools, summed over samples. */
+  pausedMs: number;
   responseLengthMean: number;
   wallMs: number;
   /** Engine steps and sampled tokens during this rollout, and tokens per second of wall time. */
@@ -146,7 +152,7 @@ export class Rollout {
       const requestId = this.engine.addRequest(prompt, base, { hold: true });
       const promptTokenIds = this.engine.output(requestId).promptTokenIds;
       const group: Live[] = Array.from({ length: n }, (_, index) => ({
-        sample: { promptIndex, index, promptTokenIds, tokenIds: [], lossMask: new Uint8Array(0), logprobs: new Float32Array(0), text: '', toolCalls: [], finishReason: 'length', toolErrors: 0, pausedMs: 0 },
+        sample: { promptIndex, index, promptTokenIds, tokenIds: [], lossMask: new Uint8Array(0), logprobs: new Float32Array(0), text: '', toolCalls: [], finishReason: 'length', toolErrors: 0, pausedMs: 0, answerAfterTool: false },
         requestId,
         chunkStart: 0,
         callsLeft: this.maxToolCalls,
@@ -187,6 +193,8 @@ export class Rollout {
         toolCalls: calls.length,
         toolErrors: samples.reduce((a, s) => a + s.toolErrors, 0),
         toolCallRate: samples.length ? samples.filter((s) => s.toolCalls.length > 0).length / samples.length : 0,
+        answerAfterToolRate: samples.length ? samples.filter((s) => s.answerAfterTool).length / samples.length : 0,
+        pausedMs: samples.reduce((a, s) => a + s.pausedMs, 0),
         responseLengthMean: samples.length ? samples.reduce((a, s) => a + s.tokenIds.length, 0) / samples.length : 0,
         wallMs,
         steps: s1.steps - s0.steps,
@@ -249,6 +257,8 @@ export class Rollout {
     s.lossMask = new Uint8Array(s.tokenIds.length).fill(1);
     for (const c of s.toolCalls) s.lossMask.fill(0, c.tokenStart, c.tokenEnd);
     s.text = this.tokenizer.decode(s.tokenIds);
+    const last = s.toolCalls[s.toolCalls.length - 1];
+    s.answerAfterTool = last !== undefined && s.text.lastIndexOf('\\boxed') >= this.tokenizer.decode(s.tokenIds.slice(0, last.tokenEnd)).length;
   }
 
   // The sandbox's answer, or a failure turned into a result (an observation, never a thrown rollout).

@@ -89,6 +89,10 @@ t.test('C = 2: each call runs the code written, observation tokens masked, log-p
     t.ok(worst < 5e-4, `script ${i}: model-token log-probs = Model.logprobs over the final context (${worst.toExponential(1)})`);
   }
   t.equal(samples[1]!.toolCalls[0]!.observation, '\nZeroDivisionError: division by zero\n```\n', 'an error feeds the last traceback line');
+  const part0 = segments(tok, SCRIPTS[0]!).parts[0]!;
+  t.notOk(tok.decode([part0[part0.length - 1]!]).includes('```'), 'the stop string ```output was split over tokens, and found');
+  t.same(samples.map((s) => s.answerAfterTool), [true, true, false], 'answers after a tool call');
+  t.equal(stats.answerAfterToolRate, 2 / 3);
   t.equal(samples[1]!.toolErrors, 1);
   t.equal(stats.toolCalls, 3);
   t.equal(stats.toolErrors, 1);
