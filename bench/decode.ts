@@ -34,7 +34,7 @@ import { fileURLToPath } from 'node:url';
 
 import * as torl from '../lib/index.js';
 import type { ModelConfig } from '../lib/index.js';
-import { emitJson, fmt, printTable, runPython, SYSTEM_PYTHON, time, TORCH_CPU_ENV } from './lib/harness.js';
+import { emitJson, fmt, onGenerateStep, printTable, runPython, SYSTEM_PYTHON, time, TORCH_CPU_ENV } from './lib/harness.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
@@ -154,18 +154,7 @@ interface TorlRun {
 /** Times each native generateStep of `model` (the engine calls model.native.generateStep once per step). */
 function nativeTimer(model: torl.Model): { last: number } {
   const clock = { last: 0 };
-  const nat = model.native;
-  const inner = nat.generateStep.bind(nat);
-  Object.defineProperty(nat, 'generateStep', {
-    value: async (...args: Parameters<typeof inner>) => {
-      const t0 = performance.now();
-      try {
-        return await inner(...args);
-      } finally {
-        clock.last = performance.now() - t0;
-      }
-    },
-  });
+  onGenerateStep(model, (ms) => (clock.last = ms));
   return clock;
 }
 

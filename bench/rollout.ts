@@ -36,7 +36,7 @@ import { readFileSync } from 'node:fs';
 import * as torl from '../lib/index.js';
 import type { CodeRunner, Engine, Model, RunRequest, RunResult, Tokenizer } from '../lib/index.js';
 import { qwenTokenizerDir } from '../test/tokenizer/fixture.js';
-import { emitJson, fmt, printTable } from './lib/harness.js';
+import { emitJson, fmt, onGenerateStep, printTable } from './lib/harness.js';
 
 const argv = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -225,18 +225,7 @@ class StubSandbox implements CodeRunner {
 /** Every native step (the engine calls model.native.generateStep once per step): rows sampled and milliseconds. */
 function stepClock(model: Model): { steps: { rows: number; ms: number }[] } {
   const clock = { steps: [] as { rows: number; ms: number }[] };
-  const nat = model.native;
-  const inner = nat.generateStep.bind(nat);
-  Object.defineProperty(nat, 'generateStep', {
-    value: async (...args: Parameters<typeof inner>) => {
-      const t0 = performance.now();
-      try {
-        return await inner(...args);
-      } finally {
-        clock.steps.push({ rows: args[1].sampleSeqs.shape[0]!, ms: performance.now() - t0 });
-      }
-    },
-  });
+  onGenerateStep(model, (ms, rows) => clock.steps.push({ rows, ms }));
   return clock;
 }
 type Clock = ReturnType<typeof stepClock>;

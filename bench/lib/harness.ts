@@ -4,6 +4,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
+import type { Model } from '../../lib/index.js';
+
 export interface Timing {
   /** median seconds per run */
   median: number;
@@ -96,4 +98,23 @@ export function ratio(ours: number, ref: number | undefined): string {
 /** The last line of every benchmark: one JSON object. */
 export function emitJson(result: Record<string, unknown>): void {
   console.log(JSON.stringify(result));
+}
+
+/**
+ * Calls `record(ms, rows)` after every native generateStep of `model` (an Engine makes one a step):
+ * its wall time and the rows it sampled.
+ */
+export function onGenerateStep(model: Model, record: (ms: number, rows: number) => void): void {
+  const nat = model.native;
+  const inner = nat.generateStep.bind(nat);
+  Object.defineProperty(nat, 'generateStep', {
+    value: async (...args: Parameters<typeof inner>) => {
+      const t0 = performance.now();
+      try {
+        return await inner(...args);
+      } finally {
+        record(performance.now() - t0, args[1].sampleSeqs.shape[0]!);
+      }
+    },
+  });
 }
