@@ -48,6 +48,15 @@ Derived derive(const GenStep& s, int64_t block_size) {
   return d;
 }
 
+// A step that samples nothing (prefill chunks only, or no tokens).
+GenResult no_samples() {
+  GenResult out;
+  out.ids = empty({0}, DType::I32, Device{});
+  out.logprob = empty({0}, DType::F32, Device{});
+  out.temp_logprob = empty({0}, DType::F32, Device{});
+  return out;
+}
+
 }  // namespace
 
 void Qwen2::check_generate(const KvCache& c, const GenStep& s, const char* op) const {
@@ -109,12 +118,7 @@ GenResult Qwen2::generate_step(const KvCache& c, const GenStep& s) {
     for (size_t l = 0; l < c.k.size(); ++l) kv_cache_copy(c.k[l], c.v[l], src, dst);
   }
   pack_weights(s.weight_version);
-  GenResult out;
-  if (T == 0) {
-    out.ids = empty({0}, DType::I32, Device{});
-    out.logprob = out.temp_logprob = empty({0}, DType::F32, Device{});
-    return out;
-  }
+  if (T == 0) return no_samples();
   Micro mb;
   mb.T = T;
   mb.tokens = to_device(s.tokens, device_);
@@ -135,14 +139,11 @@ GenResult Qwen2::generate_step(const KvCache& c, const GenStep& s) {
   mb.attend = &attend;
   if (!packed_.empty()) mb.packed = &packed_;
   const Forward f = forward(mb, false, false);
-  if (R == 0) {
-    out.ids = empty({0}, DType::I32, Device{});
-    out.logprob = out.temp_logprob = empty({0}, DType::F32, Device{});
-    return out;
-  }
+  if (R == 0) return no_samples();  // prefill chunks only: nothing reaches the LM head
   const Tensor h = embedding_forward(to_device(d.rows, device_), f.yf);  // [R, D]: the rows that sample
   const Tensor logits = linear(mb, head_name(), h, nullptr);               // [R, V]
   SampleOut so = sample(logits, s.params);
+  GenResult out;
   out.ids = to_device(so.ids, Device{});
   out.logprob = to_device(so.logprob, Device{});
   out.temp_logprob = to_device(so.temp_logprob, Device{});
