@@ -52,6 +52,9 @@ export interface NativeLossSpec extends NativeStepOptions {
   klType?: 0 | 1 | 2;
   entropyCoef?: number;
   aggregation?: 0 | 1 | 2;
+  /** The whole step's Σ mask and sequence count when this batch is one part of it (0 or absent: its own). */
+  normTokens?: number;
+  normSequences?: number;
 }
 
 /** A step's loss and statistics (the GRPO ones are zero under cross-entropy). */

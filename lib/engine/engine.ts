@@ -127,8 +127,8 @@ interface Request {
   waiters: { resolve: (o: RequestOutput) => void; reject: (e: Error) => void }[];
 }
 
-/** 53-bit seed of sample `index` of a request seeded `seed` (two 32-bit mixes). */
-function sampleSeed(seed: number, index: number): number {
+/** A 53-bit seed derived from (seed, index), e.g. sample `index` of a request seeded `seed` (two 32-bit mixes). */
+export function deriveSeed(seed: number, index: number): number {
   const mix = (x: number, k: number): number => {
     let h = Math.imul(x ^ k, 0x9e3779b1);
     h = Math.imul(h ^ (h >>> 15), 0x85ebca77);
@@ -425,7 +425,7 @@ export class Engine {
   private enqueue(id: string, ids: number[], p: ResolvedSamplingParams, hold: boolean): void {
     const seed = p.seed ?? this.nextSeed();
     const seqs = Array.from({ length: p.n }, (_, i) => {
-      const s = new Sequence(this.nextSeqId++, id, i, ids, p, sampleSeed(seed, i));
+      const s = new Sequence(this.nextSeqId++, id, i, ids, p, deriveSeed(seed, i));
       if (this.tokenizer) s.stopText = new StopText(this.tokenizer, p.stop, p.includeStopStrInOutput);
       return s;
     });
@@ -436,7 +436,7 @@ export class Engine {
 
   private nextSeed(): number {
     this.seedState = (this.seedState + 0x9e3779b9) % 2 ** 32;
-    return sampleSeed(this.seedState, 0x5eed);
+    return deriveSeed(this.seedState, 0x5eed);
   }
 
   private settled(r: Request): boolean {

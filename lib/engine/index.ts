@@ -1,5 +1,5 @@
 // The generation engine: paged KV cache, continuous batching, prefix sharing, vLLM-style generate.
-export { Engine } from './engine.js';
+export { Engine, deriveSeed } from './engine.js';
 export type { EngineOptions, Prompt, CompletionOutput, RequestOutput, StepEvent, StreamEvent, AddRequestOptions, EngineStats } from './engine.js';
 export { SAMPLING_DEFAULTS, resolveSamplingParams } from './sampling-params.js';
 export type { SamplingParams, ResolvedSamplingParams } from './sampling-params.js';

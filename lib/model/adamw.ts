@@ -1,7 +1,8 @@
 // AdamW over a Model's parameters, through the native adamw / clipGradNorm ops:
 // moments (and fp32 master weights when the model is bf16) live on the model's device.
 import { native } from '../native.js';
-import { tensor, zeros, type Tensor } from '../tensor.js';
+import { fromBytes, tensor, zeros, type Tensor } from '../tensor.js';
+import type { HostTensor } from './safetensors.js';
 import type { Model } from './model.js';
 import { checkSchedule, scheduledLr, type LrSchedule } from './schedule.js';
 
@@ -18,6 +19,12 @@ export interface AdamWConfig {
   maxGradNorm?: number;
   /** Default constant. */
   schedule?: LrSchedule;
+}
+
+/** What a checkpoint keeps of an AdamW: the steps taken and, per parameter, `m.<name>`, `v.<name>` (and `master.<name>` for a bf16 model), f32 host copies. */
+export interface AdamWState {
+  step: number;
+  tensors: Map<string, HostTensor>;
 }
 
 export interface StepInfo {
@@ -110,6 +117,42 @@ export class AdamW {
     }
     this.model.weightsChanged();
     return { step: this.t, lr, gradNorm: norm, skipped: false };
+  }
+
+  /** A host copy of the optimizer's state (see AdamWState), e.g. for a checkpoint. */
+  state(): AdamWState {
+    const tensors = new Map<string, HostTensor>();
+    const put = (key: string, t: Tensor) => tensors.set(key, { dtype: t.dtype, shape: t.shape, data: t.toBytes() });
+    for (const g of this.groups) {
+      g.names.forEach((name, i) => {
+        put(`m.${name}`, g.m[i]!);
+        put(`v.${name}`, g.v[i]!);
+        if (g.master.length) put(`master.${name}`, g.master[i]!);
+      });
+    }
+    return { step: this.t, tensors };
+  }
+
+  /** Restores a state taken by state() of an AdamW over the same architecture; throws naming the first missing or mis-shaped tensor. */
+  loadState(state: AdamWState): void {
+    if (!Number.isInteger(state.step) || state.step < 0) throw new Error(`AdamW.loadState: step must be a non-negative integer, got ${state.step}`);
+    const device = this.model.device;
+    const take = (key: string, shape: number[]): Tensor => {
+      const h = state.tensors.get(key);
+      if (!h) throw new Error(`AdamW.loadState: the state has no tensor "${key}"`);
+      if (h.dtype !== 'f32' || h.shape.join(',') !== shape.join(',')) throw new Error(`AdamW.loadState: "${key}" is ${h.dtype} [${h.shape.join(', ')}], expected f32 [${shape.join(', ')}]`);
+      return fromBytes(h.data, h.shape, 'f32', { device });
+    };
+    const next = this.groups.map((g) => ({
+      m: g.names.map((name) => take(`m.${name}`, this.shapes.get(name)!)),
+      v: g.names.map((name) => take(`v.${name}`, this.shapes.get(name)!)),
+      master: g.master.length ? g.names.map((name) => take(`master.${name}`, this.shapes.get(name)!)) : [],
+    }));
+    this.groups.forEach((g, i) => {
+      for (const t of [...g.m, ...g.v, ...g.master]) t.dispose();
+      Object.assign(g, next[i]);
+    });
+    this.t = state.step;
   }
 
   /** Clears the model's accumulated gradients. */

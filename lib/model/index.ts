@@ -7,7 +7,7 @@ export {
 export { hfToOurs, oursToHf, expectedParameters, readModelWeights, type ParamSpec } from './names.js';
 export { createRandomCheckpoint, randomWeights, type RandomCheckpointOptions } from './random-checkpoint.js';
 export { encodeFloats, toBf16Bits, toF16Bits } from './float.js';
-export { Model, type ModelOptions, type StepOptions, type LogprobOptions, type LogprobResult, type LossSpec, type CrossEntropyLoss, type GrpoLoss, type LossAggregation, type KlEstimator, type StepResult, type StepStats } from './model.js';
+export { Model, type ModelOptions, type StepOptions, type BackwardOptions, type LogprobOptions, type LogprobResult, type LossSpec, type CrossEntropyLoss, type GrpoLoss, type LossAggregation, type KlEstimator, type StepResult, type StepStats } from './model.js';
 export { packBatch, type Batch, type PackedBatch } from './batch.js';
-export { AdamW, type AdamWConfig, type StepInfo } from './adamw.js';
+export { AdamW, type AdamWConfig, type AdamWState, type StepInfo } from './adamw.js';
 export { scheduledLr, type LrSchedule } from './schedule.js';

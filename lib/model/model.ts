@@ -27,6 +27,16 @@ export interface StepOptions {
   recompute?: boolean;
 }
 
+/** forwardBackward's options: the split, and the normaliser when the batch is one part of a larger step. */
+export interface BackwardOptions extends StepOptions {
+  /**
+   * The whole step's Σ mask (tokens) and sequence count when this call is one of several over its parts:
+   * each part is normalised as the whole, so the losses, statistics and gradients of the parts add up
+   * to those of one call over the whole batch. Default: this batch's own.
+   */
+  normalizer?: { tokens: number; sequences: number };
+}
+
 export interface LogprobOptions extends StepOptions {
   /** Logits are divided by this before the softmax; default 1. */
   temperature?: number;
@@ -174,10 +184,16 @@ export class Model {
   }
 
   /** Forward, loss and backward over a packed batch; gradients accumulate until zeroGrad(). */
-  async forwardBackward(batch: Batch, loss: LossSpec, options: StepOptions = {}): Promise<StepResult> {
+  async forwardBackward(batch: Batch, loss: LossSpec, options: BackwardOptions = {}): Promise<StepResult> {
     const op = 'Model.forwardBackward';
     const packed = packBatch(batch, this.config, op, loss.mask ?? batch.mask);
-    const spec: NativeLossSpec = { kind: loss.type, temperature: loss.temperature, ...options };
+    const { normalizer, ...split } = options;
+    const spec: NativeLossSpec = { kind: loss.type, temperature: loss.temperature, ...split };
+    if (normalizer !== undefined) {
+      const { tokens, sequences } = normalizer;
+      if (!(tokens > 0) || !Number.isInteger(sequences) || sequences < 1) throw new Error(`${op}: normalizer must be { tokens > 0, sequences ≥ 1 (an integer) }, got ${JSON.stringify(normalizer)}`);
+      Object.assign(spec, { normTokens: tokens, normSequences: sequences });
+    }
     if (loss.type === 'grpo') Object.assign(spec, grpoSpec(loss, packed.cuSeqlens, op));
     else if (loss.type !== 'crossEntropy') throw new Error(`${op}: loss.type must be 'crossEntropy' or 'grpo', got ${JSON.stringify((loss as { type: unknown }).type)}`);
     const { loss: value, ...stats } = await this.native.forwardBackward(nativeBatch(packed), spec);

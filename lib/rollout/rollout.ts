@@ -12,7 +12,7 @@
 // has no tool call (there are no rounds); nothing ("\n") is appended to a finished
 // sample; a run with no output gets a clear marker (formatObservation's), not a fake
 // timeout message; a sandbox failure becomes an observation, never a lost sample.
-import type { Engine, Prompt, SamplingParams, StepEvent } from '../engine/index.js';
+import { deriveSeed, type Engine, type Prompt, type SamplingParams, type StepEvent } from '../engine/index.js';
 import { formatObservation } from '../sandbox/index.js';
 import type { CodeRunner, RunResult } from '../sandbox/index.js';
 import type { Tokenizer } from '../tokenizer/index.js';
@@ -93,9 +93,35 @@ export interface RolloutStats {
   toolLatencyMeanMs: number;
 }
 
+/** Where a rollout stands, reported as it goes. */
+export interface RolloutProgress {
+  samplesDone: number;
+  samples: number;
+  /** Tool calls running now, and started so far. */
+  toolCallsInFlight: number;
+  toolCalls: number;
+  sampledTokens: number;
+  elapsedMs: number;
+}
+
+/** Callbacks of one generate call. */
+export interface RolloutHooks {
+  /** A sample is complete (e.g. grade it while the others decode). */
+  onSample?: (sample: RolloutSample) => void;
+  /** A sample finished, or a tool call started or ended. */
+  onProgress?: (progress: RolloutProgress) => void;
+}
+
 export interface RolloutResult {
   samples: RolloutSample[];
   stats: RolloutStats;
+}
+
+interface Tracker {
+  hooks: RolloutHooks;
+  progress: RolloutProgress;
+  t0: number;
+  sampled0: number;
 }
 
 interface Live {
@@ -135,11 +161,15 @@ export class Rollout {
     this.timeoutMs = options.timeoutMs;
   }
 
-  /** Samples for every prompt (params.n each), prompt by prompt; never throws for a tool failure. */
-  async generate(prompts: readonly Prompt[], params: SamplingParams = {}): Promise<RolloutResult> {
+  /**
+   * Samples for every prompt (params.n each), prompt by prompt; never throws for a tool failure.
+   * With params.seed, prompt p is seeded deriveSeed(seed, p): its samples do not depend on the other prompts.
+   */
+  async generate(prompts: readonly Prompt[], params: SamplingParams = {}, hooks: RolloutHooks = {}): Promise<RolloutResult> {
     const t0 = performance.now();
     const s0 = this.engine.stats();
     const n = params.n ?? 1;
+    const track: Tracker = { hooks, t0, sampled0: s0.sampledTokens, progress: { samplesDone: 0, samples: prompts.length * n, toolCallsInFlight: 0, toolCalls: 0, sampledTokens: 0, elapsedMs: 0 } };
     const base: SamplingParams = {
       ...params,
       maxTokens: this.maxResponseTokens,
@@ -149,7 +179,8 @@ export class Rollout {
     const lives: Live[][] = [];
     const finished: Promise<void>[] = [];
     for (const [promptIndex, prompt] of prompts.entries()) {
-      const requestId = this.engine.addRequest(prompt, base, { hold: true });
+      const seeded = params.seed === undefined ? base : { ...base, seed: deriveSeed(params.seed, promptIndex) };
+      const requestId = this.engine.addRequest(prompt, seeded, { hold: true });
       const promptTokenIds = this.engine.output(requestId).promptTokenIds;
       const group: Live[] = Array.from({ length: n }, (_, index) => ({
         sample: { promptIndex, index, promptTokenIds, tokenIds: [], lossMask: new Uint8Array(0), logprobs: new Float32Array(0), text: '', toolCalls: [], finishReason: 'length', toolErrors: 0, pausedMs: 0, answerAfterTool: false },
@@ -164,6 +195,9 @@ export class Rollout {
           let open = n;
           const markDone = (live: Live) => {
             live.done = true;
+            track.progress.samplesDone++;
+            hooks.onSample?.(live.sample);
+            this.report(track);
             if (--open === 0) {
               unsubscribe();
               this.engine.release(requestId);
@@ -173,7 +207,7 @@ export class Rollout {
           const unsubscribe = this.engine.onEvent(requestId, (e: StepEvent) => {
             if (e.finishReason === undefined) return;
             const live = group[e.index]!;
-            void this.onFinish(live, e).then((more) => {
+            void this.onFinish(live, e, track).then((more) => {
               if (!more) markDone(live);
             });
           });
@@ -206,7 +240,7 @@ export class Rollout {
   }
 
   // A sample stopped: run its code and continue it (true), or record it as finished (false).
-  private async onFinish(live: Live, e: StepEvent): Promise<boolean> {
+  private async onFinish(live: Live, e: StepEvent, track: Tracker): Promise<boolean> {
     const out = this.engine.output(live.requestId).outputs[live.sample.index]!;
     const s = live.sample;
     s.tokenIds = out.tokenIds;
@@ -225,7 +259,12 @@ export class Rollout {
     let obsTokens: number[] = [];
     let observation = '';
     if (code !== null) {
+      track.progress.toolCalls++;
+      track.progress.toolCallsInFlight++;
+      this.report(track);
       result = await this.run(code);
+      track.progress.toolCallsInFlight--;
+      this.report(track);
       const text = result.status !== 'ok' && !this.feedErrors ? 'Error' : formatObservation(result, { maxChars: this.maxChars });
       obsTokens = this.tokenizer.encode(`\n${text}\n\`\`\`\n`, { addSpecialTokens: false });
     }
@@ -250,6 +289,13 @@ export class Rollout {
       stop: live.callsLeft > 0 ? [OUTPUT_FENCE] : [],
     });
     return true;
+  }
+
+  private report(track: Tracker): void {
+    if (!track.hooks.onProgress) return;
+    track.progress.sampledTokens = this.engine.stats().sampledTokens - track.sampled0;
+    track.progress.elapsedMs = performance.now() - track.t0;
+    track.hooks.onProgress({ ...track.progress });
   }
 
   private finish(s: RolloutSample, logprobs: number[]): void {

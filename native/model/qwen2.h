@@ -60,6 +60,10 @@ struct LossSpec {
   // GRPO: host [T] f32 tensors (ref_logp may be undefined when kl_coef = 0).
   Tensor old_logp, advantages, ref_logp;
   GrpoLossOptions grpo;
+  // When this batch is one part of a larger step: that step's Σ mask and sequence
+  // count, so the parts' losses and gradients add up to the whole's (0: this batch's own).
+  double norm_tokens = 0;
+  int64_t norm_seqs = 0;
 };
 
 struct StepResult {

@@ -88,6 +88,8 @@ StepResult Qwen2::forward_backward(const Batch& b, const LossSpec& spec, const S
   StepResult r;
   r.tokens = masked_sum(b.mask, 0, b.tokens.dim(0));
   if (r.tokens == 0) return r;  // nothing counts: zero loss, no gradient
+  const double norm = spec.norm_tokens > 0 ? spec.norm_tokens : r.tokens;
+  const double seqs = spec.norm_seqs > 0 ? static_cast<double>(spec.norm_seqs) : static_cast<double>(S);
   for (const auto& [s0, s1] : plan(b.cu_seqlens, o.micro_batch_tokens)) {
     const Micro mb = upload(b, s0, s1);
     const double tokens = masked_sum(b.mask, mb.t0, mb.t0 + mb.T);
@@ -102,19 +104,18 @@ StepResult Qwen2::forward_backward(const Batch& b, const LossSpec& spec, const S
       const Tensor lp = host_f32(h.logprob);
       for (int64_t t = 0; t < mb.T; ++t) {
         const float m = mask.ptr<float>()[t];
-        r.loss -= m * lp.ptr<float>()[t] / r.tokens;
-        dl[t] = static_cast<float>(-m / r.tokens);
+        r.loss -= m * lp.ptr<float>()[t] / norm;
+        dl[t] = static_cast<float>(-m / norm);
       }
     } else {
       // Each micro-batch's loss is normalised over itself; scale it to its
       // share of the whole batch's normaliser (tokens, or sequences).
-      const double share = spec.grpo.agg == LossAgg::TokenMean ? tokens / r.tokens
-                                                               : static_cast<double>(s1 - s0) / S;
-      const double w = tokens / r.tokens;  // weight of this micro-batch's token means
+      const double share = spec.grpo.agg == LossAgg::TokenMean ? tokens / norm : static_cast<double>(s1 - s0) / seqs;
+      const double w = tokens / norm;  // weight of this micro-batch's token means
       const Tensor ref = spec.ref_logp.defined() ? to_device(rows(spec.ref_logp, mb.t0, mb.t0 + mb.T), device_) : Tensor{};
       GrpoLossOut g = grpo_loss(h.logprob, to_device(rows(spec.old_logp, mb.t0, mb.t0 + mb.T), device_),
                                 to_device(rows(spec.advantages, mb.t0, mb.t0 + mb.T), device_), to_device(mask, device_),
-                                ref.defined() ? &ref : nullptr, spec.grpo.entropy_coef != 0 ? &h.entropy : nullptr,
+                                ref.defined() ? &ref : nullptr, &h.entropy,  // entropy always: its mean is a statistic
                                 &mb.cu, spec.grpo);
       r.loss += share * g.loss;
       r.pg_loss += share * g.pg_loss;

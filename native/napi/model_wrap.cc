@@ -166,7 +166,7 @@ Napi::Value JsModel::Logprobs(const Napi::CallbackInfo& info) {
 // spec: {kind: 'crossEntropy' | 'grpo', temperature, microBatchTokens, recompute,
 //        oldLogprobs, advantages, refLogprobs (host f32 [T]), clipLow, clipHigh, dualClip, clipRatioC,
 //        klCoef, klType (0 k1, 1 k2, 2 k3), entropyCoef, aggregation (0 token-mean, 1 seq-mean-token-sum,
-//        2 seq-mean-token-mean)}
+//        2 seq-mean-token-mean), normTokens, normSequences (the whole step's, when this batch is a part)}
 Napi::Value JsModel::ForwardBackward(const Napi::CallbackInfo& info) {
   const char* op = "Model.forwardBackward";
   const model::Batch b = batch_arg(info, op);
@@ -176,6 +176,10 @@ Napi::Value JsModel::ForwardBackward(const Napi::CallbackInfo& info) {
   const model::StepOptions so = step_options(o, op);
   model::LossSpec spec;
   spec.temperature = temperature_arg(o, op);
+  spec.norm_tokens = opt_number(o, "normTokens", 0, op);
+  spec.norm_seqs = opt_int(o, "normSequences", 0, op);
+  TORL_CHECK(spec.norm_tokens >= 0 && spec.norm_seqs >= 0, op, ": normalizer.tokens and normalizer.sequences must be ≥ 0, got ",
+             spec.norm_tokens, " and ", spec.norm_seqs);
   const std::string kind = opt_string(o, "kind", op).value_or("");
   TORL_CHECK(kind == "grpo" || kind == "crossEntropy", op, ": loss kind must be 'grpo' or 'crossEntropy', got '",
              kind, "'");
