@@ -19,6 +19,13 @@ export interface ExtractOptions {
    * text is graded, so a box printed by the interpreter is not the model's answer).
    */
   includeToolOutputs?: boolean;
+  /**
+   * Whether text inside code blocks counts (default false: a box in a comment or string
+   * literal of the model's code is not its answer). A code block is any other ``` fence
+   * (```python, ```py, a bare ```…), closed by the next ```, or running to the end of the
+   * text when never closed.
+   */
+  includeCode?: boolean;
   /** The line that opens a tool-output block, closed by the next ``` (default "```output"). */
   toolOutputFence?: string;
 }
@@ -31,7 +38,7 @@ const BOX_COMMANDS = ['\\boxed', '\\fbox'];
  * box gives null.
  */
 export function extractAnswer(text: string, options: ExtractOptions = {}): string | null {
-  const own = options.includeToolOutputs ? text : withoutToolOutputs(text, options.toolOutputFence ?? '```output');
+  const own = proseOf(text, options);
   const boxed = lastBoxed(own);
   if (boxed !== undefined) return boxed;
   for (const fallback of options.fallbacks ?? []) {
@@ -46,33 +53,55 @@ interface Block {
   open: number;
   /** Index of the closing ``` (text.length when the block is never closed). */
   close: number;
+  /** A tool-output block (opened by the output fence), else a code block. */
+  output: boolean;
 }
 
-/** The tool-output blocks of `text`: from each fence to the next ```. */
-function* toolBlocks(text: string, fence: string): Generator<Block> {
+/**
+ * The fenced blocks of `text`, in order: from each fence to the next ```. A fence that
+ * starts with `outputFence` opens a tool-output block; any other ``` opens a code block.
+ * One forward scan: each search starts where the last block ended.
+ */
+function* fencedBlocks(text: string, outputFence: string): Generator<Block> {
+  const custom = !outputFence.startsWith('```');
   let from = 0;
-  for (let open = text.indexOf(fence); open >= 0; open = text.indexOf(fence, from)) {
-    const end = text.indexOf('```', open + fence.length);
+  let nextOutput = custom ? text.indexOf(outputFence) : -1;
+  while (from < text.length) {
+    const nextTicks = text.indexOf('```', from);
+    if (custom && nextOutput >= 0 && nextOutput < from) nextOutput = text.indexOf(outputFence, from);
+    let open: number;
+    let output: boolean;
+    let body: number;
+    if (custom && nextOutput >= 0 && (nextTicks < 0 || nextOutput < nextTicks)) {
+      [open, output, body] = [nextOutput, true, nextOutput + outputFence.length];
+    } else if (nextTicks >= 0) {
+      output = !custom && text.startsWith(outputFence, nextTicks);
+      [open, body] = [nextTicks, nextTicks + (output ? outputFence.length : 3)];
+    } else return;
+    const end = text.indexOf('```', body);
     const close = end < 0 ? text.length : end;
-    yield { open, close };
+    yield { open, close, output };
     from = close + 3;
   }
 }
 
-/** `text` with every tool-output block (fence through the closing ```) removed. */
-function withoutToolOutputs(text: string, fence: string): string {
+/** The model's own text: `text` without the blocks that do not count under `options`. */
+function proseOf(text: string, options: ExtractOptions): string {
+  if (options.includeToolOutputs && options.includeCode) return text;
   let out = '';
   let from = 0;
-  for (const { open, close } of toolBlocks(text, fence)) {
-    out += text.slice(from, open);
-    from = close + 3;
+  for (const block of fencedBlocks(text, options.toolOutputFence ?? '```output')) {
+    if (block.output ? options.includeToolOutputs : options.includeCode) continue;
+    out += text.slice(from, block.open);
+    from = Math.min(text.length, block.close + 3);
   }
-  return out + text.slice(from);
+  return from === 0 ? text : out + text.slice(from);
 }
 
 /** The text of every tool-output block in `text`, in order. */
 export function toolOutputs(text: string, fence: string): string[] {
-  return [...toolBlocks(text, fence)].map(({ open, close }) => text.slice(open + fence.length, close));
+  const blocks = [...fencedBlocks(text, fence)].filter((b) => b.output);
+  return blocks.map(({ open, close }) => text.slice(open + (text.startsWith(fence, open) ? fence.length : 0), close));
 }
 
 /**

@@ -61,5 +61,8 @@ t.test('hostile text: 1 MB responses and 10,000 nested braces', async (t) => {
   t.equal(extractAnswer('\\boxed{'.repeat(150_000)), null);
   t.equal(extractAnswer('\\boxedx'.repeat(150_000)), null);
   t.equal(extractAnswer('```output'.repeat(100_000)), null);
+  t.equal(extractAnswer('```'.repeat(300_000) + '\\boxed{1}'), '1', 'fences in pairs: the box is prose');
+  t.equal(extractAnswer('```'.repeat(300_001) + '\\boxed{1}'), null, 'an odd number: the box is in a block never closed');
+  t.equal(extractAnswer('<o>```'.repeat(100_000) + '\\boxed{2}', { toolOutputFence: '<o>' }), '2');
   t.equal(extractAnswer('1'.repeat(1 << 20), { fallbacks: ['answer-is', 'last-number'] })?.length, 1 << 20);
 });
