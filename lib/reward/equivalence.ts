@@ -6,6 +6,7 @@
 
 import { compact, normalizeAnswer } from './normalize.js';
 import { runSymbolic } from './pool.js';
+import { asRational, evaluateExact, exactEquals, exactOf, exactToNumber, type ExactValue } from './exact.js';
 import { parseNumber, rational, rationalEquals, rationalsClose, type NumberLiteral, type Rational } from './rational.js';
 import { isVariable, parseAnswer, type AnswerNode } from './structure.js';
 import type { SymbolicQuery } from './symbolic.js';
@@ -16,7 +17,7 @@ export type MatchRule =
   | 'number' // equal numbers (exact rational comparison)
   | 'numeric' // a decimal within the relative tolerance of the other number
   | 'percent' // equal up to a % sign (or /100 with percentAsFraction)
-  | 'symbolic' // equal expressions (compute-engine evaluation)
+  | 'symbolic' // equal expressions: exact radical/π arithmetic, else compute-engine evaluation
   | 'equation' // x = 3 vs 3, or equivalent equations
   | 'tuple'
   | 'interval'
@@ -181,16 +182,49 @@ async function compareScalars(a: string, g: string, ctx: Context): Promise<Equiv
   const base = compareBases(a, g);
   if (base !== undefined) return base ? match('base') : MISMATCH;
   if (isText(a) || isText(g)) return textKey(a) === textKey(g) ? match('text') : MISMATCH;
-  const na = parseNumber(a);
-  const ng = parseNumber(g);
-  if (na && ng) return compareNumbers(na, ng, ctx);
+  const na = readNumber(a);
+  const ng = readNumber(g);
+  if (na && ng) {
+    const verdict = compareNumbers(na, ng, ctx);
+    if (verdict) return verdict;
+  }
   if ((na && hasUnknowns(g)) || (ng && hasUnknowns(a))) return MISMATCH; // a number never equals an expression in x
   if (/^[\d.]+(?: [\d.]+)+$/.test(a) || /^[\d.]+(?: [\d.]+)+$/.test(g)) return MISMATCH; // "1 2" is two numbers, not LaTeX's 12
   const strip = (s: string) => s.replace(/%$/, '');
   return symbolic(strip(a), strip(g), 'value', 'symbolic', ctx);
 }
 
-function compareNumbers(a: NumberLiteral, g: NumberLiteral, ctx: Context): EquivalenceResult {
+/** A number read by our own layer: a literal, or a constant expression evaluated exactly. */
+interface ReadNumber extends NumberLiteral {
+  /** The exact value when it is not rational (radicals, π); `value` is then unused. */
+  irrational?: ExactValue;
+}
+
+function readNumber(s: string): ReadNumber | null {
+  const literal = parseNumber(s);
+  if (literal) return literal;
+  const percent = s.endsWith('%');
+  const evaluated = evaluateExact(percent ? s.slice(0, -1).trimEnd() : s);
+  if (!evaluated) return null;
+  const q = asRational(evaluated.value);
+  return q
+    ? { value: q, decimal: evaluated.decimal, percent }
+    : { value: { num: 0n, den: 1n }, decimal: evaluated.decimal, percent, irrational: evaluated.value };
+}
+
+/**
+ * Two numbers of our own layer: a verdict, or null when only the symbolic layer can tell
+ * (an irrational value against a percentage).
+ */
+function compareNumbers(a: ReadNumber, g: ReadNumber, ctx: Context): EquivalenceResult | null {
+  if (a.irrational || g.irrational) {
+    if (a.percent || g.percent) return null;
+    if (a.irrational && g.irrational && exactEquals(a.irrational, g.irrational)) return match('symbolic');
+    if (!a.decimal && !g.decimal) return MISMATCH; // canonical forms: different terms, different numbers
+    const [x, y] = [exactToNumber(a.irrational ?? exactOf(a.value)), exactToNumber(g.irrational ?? exactOf(g.value))];
+    if (Number.isNaN(x) || Number.isNaN(y)) return null; // complex and rounded: the symbolic layer compares
+    return Math.abs(x - y) <= ctx.relTol * Math.max(Math.abs(x), Math.abs(y)) ? match('symbolic') : MISMATCH;
+  }
   const percent = a.percent || g.percent;
   const candidates: [Rational, Rational][] = [[a.value, g.value]];
   const hundredth = (r: Rational) => rational(r.num, r.den * 100n)!;

@@ -39,7 +39,7 @@ export function rationalEquals(a: Rational, b: Rational): boolean {
   return a.num === b.num && a.den === b.den;
 }
 
-function rationalToNumber(r: Rational): number {
+export function rationalToNumber(r: Rational): number {
   // Scale both parts into double range first so huge numerators keep their ratio.
   const shift = BigInt(Math.max(0, Math.max(r.num.toString().length, r.den.toString().length) - 300));
   const scale = 10n ** shift;
@@ -50,11 +50,18 @@ function scaleRational(r: Rational, num: bigint, den: bigint): Rational | null {
   return rational(r.num * num, r.den * den);
 }
 
-/** Whether |a − b| ≤ relTol · max(|a|, |b|), in double precision. */
+/**
+ * Whether |a − b| ≤ relTol · max(|a|, |b|), decided exactly (relTol read as the decimal it
+ * prints as): purely relative, so 10^{-11} is not 10^{-10} and 1/2006! is not 1/2004!.
+ */
 export function rationalsClose(a: Rational, b: Rational, relTol: number): boolean {
-  const x = rationalToNumber(a);
-  const y = rationalToNumber(b);
-  return Math.abs(x - y) <= relTol * Math.max(Math.abs(x), Math.abs(y));
+  const tol = parseDecimal(String(relTol));
+  if (!tol || tol.value.num < 0n) return false;
+  const abs = (x: bigint) => (x < 0n ? -x : x);
+  const diff = abs(a.num * b.den - b.num * a.den);
+  const x = abs(a.num) * b.den;
+  const y = abs(b.num) * a.den;
+  return diff * tol.value.den <= tol.value.num * (x > y ? x : y);
 }
 
 interface Decimal {

@@ -25,7 +25,11 @@ interface Complex {
 const SAMPLES = [0.5377, 1.8339, 2.2588, 0.8622, 1.3188, 1.3077, 0.4336, 2.3426, 3.5784, 2.7694, 1.3499, 3.0349];
 const POINTS = 4;
 const MAX_UNKNOWNS = 8;
-/** Differences below this count as zero (e.g. sin(π) − 0 in double precision). */
+/**
+ * Rounding noise around zero: sin(π) is 1.2e-16, not 0, in double precision. Used only
+ * where one side is exactly zero (value mode) or for left − right of equations; two
+ * non-zero values are compared relatively, so e^{-40} is not e^{-41}.
+ */
 const ABS_TOL = 1e-12;
 
 let engine: ComputeEngine | undefined;
@@ -35,6 +39,9 @@ export function computeEngine(): ComputeEngine {
   if (!engine) {
     engine = new ComputeEngine();
     engine.precision = 'machine';
+    // The engine chops values below its tolerance (1e-10) to 0, which made e^{-40} equal
+    // e^{-41}; near-zero noise is handled in close() instead.
+    engine.tolerance = 1e-300;
   }
   return engine;
 }
@@ -96,5 +103,7 @@ function isFiniteComplex(z: Complex): boolean {
 
 function close(x: Complex, y: Complex, relTol: number): boolean {
   const d = Math.hypot(x.re - y.re, x.im - y.im);
-  return d <= ABS_TOL || d <= relTol * Math.max(Math.hypot(x.re, x.im), Math.hypot(y.re, y.im));
+  const zero = (z: Complex) => z.re === 0 && z.im === 0;
+  if (zero(x) || zero(y)) return d <= ABS_TOL;
+  return d <= relTol * Math.max(Math.hypot(x.re, x.im), Math.hypot(y.re, y.im));
 }

@@ -60,7 +60,10 @@ t.test('options reach extraction and equivalence', async (t) => {
   t.equal(r.reason, 'match:percent');
   t.equal((await torlReward('\\boxed{\\sqrt{2}}', '1.4142', { equivalence: { relTol: 1e-4 } })).reward, 1);
   t.equal((await torlReward('\\boxed{\\sqrt{2}}', '1.4142')).reward, -1);
-  t.equal((await torlReward('\\boxed{\\sqrt{8}}', '2\\sqrt{2}', { equivalence: { symbolic: false } })).reason, 'mismatch');
+  // symbolic: false turns the compute-engine off; our exact radical arithmetic still decides.
+  t.equal((await torlReward('\\boxed{\\sin\\frac{\\pi}{6}}', '\\frac12', { equivalence: { symbolic: false } })).reason, 'mismatch');
+  t.equal((await torlReward('\\boxed{\\sin\\frac{\\pi}{6}}', '\\frac12')).reason, 'match:symbolic');
+  t.equal((await torlReward('\\boxed{\\sqrt{8}}', '2\\sqrt{2}', { equivalence: { symbolic: false } })).reason, 'match:symbolic');
 });
 
 t.test('configureGrader checks its settings', async (t) => {
