@@ -287,6 +287,7 @@ export class GrpoTrainer {
       'actor/grad_norm': avg('gradNorm'),
       'actor/lr': updates[updates.length - 1]!.lr,
       'actor/updates_skipped': updates.filter((x) => x.skipped).length,
+      'actor/micro_batches': updates.reduce((s, x) => s + x.microBatches, 0),
       'rollout/tokens_per_s': rollout.stats.tokensPerSecond,
       'rollout/tool_latency_ms': rollout.stats.toolLatencyMeanMs,
       'time/rollout_s': rolloutS,

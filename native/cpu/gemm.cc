@@ -6,8 +6,11 @@
 // Threads pack B's panels together, then each computes one equal share of C's
 // rows (of its columns when m is short), packing its own A blocks.
 // bf16 inputs are widened to f32 while packing; alpha is folded into A's packing.
-// Few-row products in the x·wᵀ layout (decode) skip packing: dot products
-// streaming w once. A w packed ahead (prepack_nt) stands in for the B panels.
+// Few-row products in the x·wᵀ layout skip packing: dot products streaming w
+// once. A w packed ahead (prepack_nt) stands in for the B panels, and then every
+// row count takes the tiles: each C element is then summed in the same order
+// whatever m is, so a sequence's decode numerics do not depend on what else
+// shares its step (batch invariance: the engine's log-probs are reproducible).
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -197,7 +200,7 @@ void gemm(const GemmArgs& g, const PackedNT* packed) {
   if (g.m == 0 || g.n == 0) return;
   if (g.k == 0) return scale_c(g);
   const GemmKernels& ks = kernels();
-  if (!g.trans_a && g.trans_b && g.m <= 8) return gemm_rows_nt(g, ks);
+  if (!packed && !g.trans_a && g.trans_b && g.m <= 8) return gemm_rows_nt(g, ks);
 
   const Operand A{g.a, g.a_dtype, g.lda, g.trans_a}, B{g.b, g.b_dtype, g.ldb, g.trans_b};
   const int MR = ks.mr, NR = ks.nr;
