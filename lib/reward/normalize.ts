@@ -4,6 +4,7 @@
 // single) so that the structural and symbolic layers can read it.
 
 import { openingBrace } from './latex.js';
+import { fromPython } from './python.js';
 
 const UNICODE: Record<string, string> = {
   '\u2212': '-',
@@ -18,6 +19,7 @@ const UNICODE: Record<string, string> = {
   '≥': '\\ge ',
   '≠': '\\ne ',
   '±': '\\pm ',
+  '≈': '\\approx ',
 };
 
 /** Commands whose argument is kept and the command dropped (\text{east} → east). */
@@ -27,7 +29,7 @@ const UNWRAPPED = new Set([
 ]);
 
 /** Text commands that, at the end of an answer after a number, hold its unit. */
-const UNIT_TEXT = /\\(?:text|textrm|textnormal|textup|mbox|hbox)\s*$/;
+const UNIT_TEXT = /\\(?:text|textrm|textnormal|textup|mbox|hbox|mathrm)\s*$/;
 
 /** Unit words dropped after a number ("12 inches", "5 dollars"); 'percent' becomes %. */
 const UNIT_WORDS = new Set(
@@ -36,7 +38,7 @@ const UNIT_WORDS = new Set(
     'yard yards yd mile miles mph kph unit units square sq cubic degree degrees deg radian radians rad dollar dollars ' +
     'cent cents second seconds sec minute minutes min hour hours hr hrs day days week weeks month months year years ' +
     'gram grams kg lb lbs pound pounds ounce ounces oz liter liters litre litres ml gallon gallons people students ' +
-    'ways points marbles apples coins cups pages hats'
+    'ways points marbles apples coins cups pages hats per mph kmh m/s km/h'
   ).split(' '),
 );
 
@@ -44,13 +46,16 @@ const UNIT_WORDS = new Set(
  * `input` normalised for comparison (see the module comment). Linear in the input length.
  */
 export function normalizeAnswer(input: string): string {
-  let s = stripDelimiters(input.trim());
-  s = s.replace(/[\u2212\u2013π√∞×·°≤≥≠±]/g, (c) => UNICODE[c]!);
+  let s = fromPython(stripDelimiters(input.trim()));
+  s = s.replace(/[\u2212\u2013π√∞×·°≤≥≠±≈]/g, (c) => UNICODE[c]!);
+  s = withoutApprox(s);
+  // {n \choose k} is \binom{n}{k}.
+  s = s.replace(/\{([^{}]*)\\choose(?![a-zA-Z])([^{}]*)\}/g, '\\binom{$1}{$2}');
   // LaTeX thousands separators between digit groups: 10,\!080, 10{,}080, 10\,080.
   s = s.replace(/(\d)\s*(?:,\\!|\{,\}|\\,)\s*(?=\d{3}(?!\d))/g, '$1,');
   s = s.replace(/\\(?:left|right|[bB]igg?[lr]?)(?![a-zA-Z])\s*\.?/g, '');
   s = s.replace(/\\[dtc]frac(?![a-zA-Z])/g, '\\frac').replace(/\\[dt]binom(?![a-zA-Z])/g, '\\binom');
-  s = s.replace(/\\(?:displaystyle|textstyle|scriptstyle)(?![a-zA-Z])/g, '');
+  s = s.replace(/\\(?:displaystyle|textstyle|scriptstyle|hline)(?![a-zA-Z])/g, '');
   // Degree marks go, except in trigonometry, where the symbolic layer reads 45^\circ as π/4.
   if (!/\\(?:sin|cos|tan|cot|sec|csc)(?![a-zA-Z])/.test(s)) {
     s = s.replace(/\^\s*\{\s*\\circ\s*\}|\^\s*\\circ(?![a-zA-Z])|\\degree(?![a-zA-Z])/g, '');
@@ -69,6 +74,23 @@ export function normalizeAnswer(input: string): string {
     .replace(/([\^_])\{(\w)\}/g, '$1$2')
     .replace(/\+\s*\\infty/g, '\\infty');
   return s;
+}
+
+const APPROX = /\\approx(?![a-zA-Z])/;
+
+/**
+ * "≈ 11" is 11 and "x ≈ 11" is x = 11 (the value written is graded); but where an exact
+ * value comes first ("\frac{1}{3} ≈ 0.333", "x = \frac{1}{3} ≈ 0.333") the rounding after
+ * it is dropped.
+ */
+function withoutApprox(s: string): string {
+  const at = s.search(APPROX);
+  if (at < 0) return s;
+  const before = s.slice(0, at).trim();
+  if (before === '') return s.slice(at + '\\approx'.length).trim();
+  const constant = !/[a-df-hj-zA-Z]/.test(before.replace(/\\[a-zA-Z]+/g, ''));
+  if (constant || before.includes('=')) return before;
+  return s.replace(new RegExp(APPROX.source, 'g'), '=');
 }
 
 /** `s` without spaces, except between digits ("1 2" is not 12): the key for exact comparison. */
@@ -101,14 +123,16 @@ function stripUnits(s: string): string {
       const open = openingBrace(t, end - 1);
       const command = open > 0 ? UNIT_TEXT.exec(t.slice(0, open)) : null;
       unit = open > 0 ? t.slice(open + 1, end - 1) : '';
-      if (command && /^[\sA-Za-z.]*[A-Za-z][\sA-Za-z.]*$/.test(unit)) head = t.slice(0, command.index);
+      // One letter with no space before it is a symbol (2\mathrm{i}, 3\text{e}), not a unit.
+      const symbol = /^[A-Za-z]$/.test(unit);
+      if (command && !symbol && /^[\sA-Za-z./]*[A-Za-z][\sA-Za-z./]*$/.test(unit)) head = t.slice(0, command.index);
     } else {
       let i = end;
       for (;;) {
         let j = i;
         while (j > 0 && t[j - 1] === ' ') j--;
         let k = j;
-        while (k > 0 && /[A-Za-z]/.test(t[k - 1]!)) k--;
+        while (k > 0 && /[A-Za-z/]/.test(t[k - 1]!)) k--;
         const word = t.slice(k, j).toLowerCase();
         if (k === j || t[k - 1] === '\\' || !(UNIT_WORDS.has(word) || word === 'percent')) break;
         i = k;
