@@ -8,7 +8,7 @@ import { compact, normalizeAnswer } from './normalize.js';
 import { runSymbolic } from './pool.js';
 import { asRational, evaluateExact, exactEquals, exactOf, exactToNumber, type ExactValue } from './exact.js';
 import { parseNumber, rational, rationalEquals, rationalsClose, type NumberLiteral, type Rational } from './rational.js';
-import { isVariable, parseAnswer, type AnswerNode } from './structure.js';
+import { hasUnknowns, isNamed, isVariable, parseAnswer, type AnswerNode } from './structure.js';
 import type { SymbolicQuery } from './symbolic.js';
 
 /** The rule by which two answers were found equal. */
@@ -16,7 +16,7 @@ export type MatchRule =
   | 'exact' // the same text after normalisation
   | 'number' // equal numbers (exact rational comparison)
   | 'numeric' // a decimal within the relative tolerance of the other number
-  | 'percent' // equal up to a % sign (or /100 with percentAsFraction)
+  | 'percent' // x% against x/100, or against x when |x| ≥ 1
   | 'symbolic' // equal expressions: exact radical/π arithmetic, else compute-engine evaluation
   | 'equation' // x = 3 vs 3, or equivalent equations
   | 'tuple'
@@ -36,7 +36,10 @@ export type EquivalenceResult = { equal: true; rule: MatchRule } | { equal: fals
 export interface EquivalenceOptions {
   /** Relative tolerance for decimals and evaluated expressions (default 1e-6). Integers and fractions compare exactly. */
   relTol?: number;
-  /** Also accept x% as x/100 (default false: 50% equals 50 only). */
+  /**
+   * Accept x% as x/100 (default true: 25% equals 0.25). x% also equals x when |x| ≥ 1
+   * (25% equals 25), never below (\frac{1}{2}% is not \frac{1}{2}).
+   */
   percentAsFraction?: boolean;
   /** Worker-thread time the symbolic comparisons of one grade may use, in ms (default 2000). */
   timeoutMs?: number;
@@ -68,7 +71,7 @@ export async function isEquivalent(answer: string, gold: string, options: Equiva
   if (answer.length > MAX_ANSWER_LENGTH || gold.length > MAX_ANSWER_LENGTH) return { equal: false, rule: 'too-long' };
   const ctx: Context = {
     relTol: options.relTol ?? 1e-6,
-    percentAsFraction: options.percentAsFraction ?? false,
+    percentAsFraction: options.percentAsFraction ?? true,
     symbolic: options.symbolic ?? true,
     remainingMs: options.timeoutMs ?? 2000,
   };
@@ -95,32 +98,62 @@ function as(rule: MatchRule, inner: EquivalenceResult): EquivalenceResult {
 }
 
 async function compareNodes(a: AnswerNode, g: AnswerNode, ctx: Context): Promise<EquivalenceResult> {
-  if (a.kind === 'equation' && g.kind !== 'equation') return isVariable(a.lhs) ? as('equation', await compareNodes(a.rhs, g, ctx)) : MISMATCH;
-  if (g.kind === 'equation' && a.kind !== 'equation') return isVariable(g.lhs) ? as('equation', await compareNodes(a, g.rhs, ctx)) : MISMATCH;
+  if (a.kind === 'equation' && g.kind !== 'equation') return isNamed(a.lhs) ? as('equation', await compareNodes(a.rhs, g, ctx)) : MISMATCH;
+  if (g.kind === 'equation' && a.kind !== 'equation') return isNamed(g.lhs) ? as('equation', await compareNodes(a, g.rhs, ctx)) : MISMATCH;
   switch (g.kind) {
     case 'scalar':
       return a.kind === 'scalar' ? compareScalars(a.text, g.text, ctx) : MISMATCH;
     case 'equation':
       return a.kind === 'equation' ? compareEquations(a, g, ctx) : MISMATCH;
     case 'ordered': {
-      const rule = g.open === '(' && g.close === ')' && !g.items.some(isInfinity) ? 'tuple' : 'interval';
+      const interval = g.interval || (a.kind === 'ordered' && a.interval);
+      const rule = interval || !(g.open === '(' && g.close === ')') || g.items.some(isInfinity) ? 'interval' : 'tuple';
       if (a.kind === 'ordered') {
+        if (a.variable && g.variable && a.variable !== g.variable) return MISMATCH;
         return a.open === g.open && a.close === g.close ? as(rule, await pairwise(a.items, g.items, ctx)) : MISMATCH;
       }
+      if (a.kind === 'unordered' && g.seq) return as('set', await matchUnordered(a.items, g.items, ctx));
+      const named = namedValues(a);
+      if (named && isTuple(g)) return as('tuple', await pairwise(named, g.items, ctx));
       return a.kind === 'matrix' && g.open === '(' ? as('matrix', await pairwise(column(a), g.items, ctx)) : MISMATCH;
     }
-    case 'unordered':
+    case 'unordered': {
+      if (a.kind === 'ordered' && a.seq) return as('set', await matchUnordered(a.items, g.items, ctx));
+      const named = namedValues(g);
+      if (named && a.kind === 'ordered' && isTuple(a)) return as('tuple', await pairwise(a.items, named, ctx));
       if (a.kind !== 'unordered') return MISMATCH;
       return as(a.form === 'pm' || g.form === 'pm' ? 'pm' : 'set', await matchUnordered(a.items, g.items, ctx));
+    }
     case 'union':
-      return a.kind === 'union' ? as('interval', await matchUnordered(a.items, g.items, ctx)) : MISMATCH;
+      if (a.kind !== 'union' || (a.variable && g.variable && a.variable !== g.variable)) return MISMATCH;
+      return as('interval', await matchUnordered(a.items, g.items, ctx));
     case 'matrix':
       if (a.kind === 'matrix') {
         const shapeOk = a.rows.length === g.rows.length && a.rows.every((row, i) => row.length === g.rows[i]!.length);
         return shapeOk ? as('matrix', await pairwise(a.rows.flat(), g.rows.flat(), ctx)) : MISMATCH;
       }
-      return a.kind === 'ordered' && a.open === '(' ? as('matrix', await pairwise(a.items, column(g), ctx)) : MISMATCH;
+      return a.kind === 'ordered' && a.open === '(' && !a.interval ? as('matrix', await pairwise(a.items, column(g), ctx)) : MISMATCH;
   }
+}
+
+/**
+ * The values of "a = 5, b = 7" (a list of equations naming distinct unknowns), in the
+ * order written, to compare with a tuple; null for anything else ("x = 1, x = 2" is a
+ * solution set, not a tuple).
+ */
+function namedValues(node: AnswerNode): AnswerNode[] | null {
+  if (node.kind !== 'unordered' || node.form !== 'list') return null;
+  const names = new Set<string>();
+  for (const item of node.items) {
+    if (item.kind !== 'equation' || !isVariable(item.lhs)) return null;
+    names.add(compact(item.lhs));
+  }
+  return names.size === node.items.length ? node.items.map((item) => (item.kind === 'equation' ? item.rhs : item)) : null;
+}
+
+/** A tuple in parentheses (not an interval read from an inequality, not [a, b]). */
+function isTuple(node: AnswerNode): boolean {
+  return node.kind === 'ordered' && node.open === '(' && node.close === ')' && !node.interval && !node.items.some(isInfinity);
 }
 
 function isInfinity(node: AnswerNode): boolean {
@@ -225,14 +258,20 @@ function compareNumbers(a: ReadNumber, g: ReadNumber, ctx: Context): Equivalence
     if (Number.isNaN(x) || Number.isNaN(y)) return null; // complex and rounded: the symbolic layer compares
     return Math.abs(x - y) <= ctx.relTol * Math.max(Math.abs(x), Math.abs(y)) ? match('symbolic') : MISMATCH;
   }
-  const percent = a.percent || g.percent;
-  const candidates: [Rational, Rational][] = [[a.value, g.value]];
+  const percent = a.percent !== g.percent;
+  const candidates: [Rational, Rational][] = [];
   const hundredth = (r: Rational) => rational(r.num, r.den * 100n)!;
-  if (ctx.percentAsFraction && a.percent && !g.percent) candidates.push([hundredth(a.value), g.value]);
-  if (ctx.percentAsFraction && g.percent && !a.percent) candidates.push([a.value, hundredth(g.value)]);
+  const atLeastOne = (r: Rational) => (r.num < 0n ? -r.num : r.num) >= r.den;
+  if (!percent) candidates.push([a.value, g.value]);
+  else {
+    const [p, plain] = a.percent ? [a.value, g.value] : [g.value, a.value];
+    if (ctx.percentAsFraction) candidates.push([hundredth(p), plain]);
+    if (atLeastOne(p)) candidates.push([p, plain]);
+  }
+  const rule: MatchRule = a.percent || g.percent ? 'percent' : 'number';
   for (const [x, y] of candidates) {
-    if (rationalEquals(x, y)) return match(percent ? 'percent' : 'number');
-    if ((a.decimal || g.decimal) && rationalsClose(x, y, ctx.relTol)) return match(percent ? 'percent' : 'numeric');
+    if (rationalEquals(x, y)) return match(rule);
+    if ((a.decimal || g.decimal) && rationalsClose(x, y, ctx.relTol)) return match(a.percent || g.percent ? 'percent' : 'numeric');
   }
   return MISMATCH;
 }
@@ -283,11 +322,6 @@ function baseValue(digits: string, base: number): bigint | null {
     value = value * BigInt(base) + BigInt(v);
   }
   return value;
-}
-
-/** Whether `s` has a letter outside commands that is not e or i (so a free variable). */
-function hasUnknowns(s: string): boolean {
-  return /[a-df-hj-zA-Z]/.test(s.replace(/\\[a-zA-Z]+/g, ''));
 }
 
 /** Words only (at least three letters, or several words): compared as text, never as a product of symbols. */

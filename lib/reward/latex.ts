@@ -32,7 +32,7 @@ export function openingBrace(s: string, close: number): number {
 }
 
 /** A separator recognised at nesting depth 0 by {@link splitTopLevel}. */
-export type Separator = ',' | '&' | '\\\\' | '=' | '\\cup';
+export type Separator = ',' | ';' | '&' | '\\\\' | '=' | '\\cup';
 
 /**
  * Splits `s` at every `sep` that is outside all brackets: `{}`, `()`, `[]` and `\{\}` all

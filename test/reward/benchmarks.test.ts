@@ -12,7 +12,7 @@ function golds(name: string): string[] {
   return lines.map((l) => String((JSON.parse(l) as { answer: unknown }).answer));
 }
 
-for (const [name, rows] of [['aime24', 30], ['aime25', 30], ['math500', 500]] as const) {
+for (const [name, rows] of [['aime24', 30], ['aime25', 30], ['amc23', 40], ['math500', 500], ['olympiadbench', 675]] as const) {
   t.test(`${name}: every gold answer equals itself, plain and boxed`, async (t) => {
     const answers = golds(name);
     t.equal(answers.length, rows);

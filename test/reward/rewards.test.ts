@@ -55,9 +55,9 @@ t.test('options reach extraction and equivalence', async (t) => {
   const plain = 'After simplifying, the answer is 50%.';
   t.equal((await torlReward(plain, '0.5')).reason, 'no-answer');
   t.equal((await torlReward(plain, '50', { extract: { fallbacks: ['answer-is'] } })).reason, 'match:percent');
-  t.equal((await torlReward(plain, '0.5', { extract: { fallbacks: ['answer-is'] } })).reason, 'mismatch');
-  const r = await torlReward(plain, '0.5', { extract: { fallbacks: ['answer-is'] }, equivalence: { percentAsFraction: true } });
-  t.equal(r.reason, 'match:percent');
+  t.equal((await torlReward(plain, '0.5', { extract: { fallbacks: ['answer-is'] } })).reason, 'match:percent');
+  const r = await torlReward(plain, '0.5', { extract: { fallbacks: ['answer-is'] }, equivalence: { percentAsFraction: false } });
+  t.equal(r.reason, 'mismatch');
   t.equal((await torlReward('\\boxed{\\sqrt{2}}', '1.4142', { equivalence: { relTol: 1e-4 } })).reward, 1);
   t.equal((await torlReward('\\boxed{\\sqrt{2}}', '1.4142')).reward, -1);
   // symbolic: false turns the compute-engine off; our exact radical arithmetic still decides.
