@@ -69,6 +69,8 @@ const schema = z.object({
   sandbox: z.object({
     /** Python worker processes; default: the number of cores. */
     workers: int(1).optional(),
+    /** The interpreter; default python3. */
+    python: z.string().min(1).optional(),
     timeoutMs: positive.optional(),
     memoryMb: positive.optional(),
     isolation: z.enum(['auto', 'bwrap', 'rlimits']).optional(),

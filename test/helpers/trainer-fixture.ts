@@ -4,7 +4,7 @@
 import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadTokenizer, type RewardFunction, type TrainerConfigInput } from '../../lib/index.js';
+import { loadTokenizer, reward, type TrainerConfigInput } from '../../lib/index.js';
 import { SCRIPTS, toolModel } from './tool-model.js';
 import { qwenTokenizerDir } from '../tokenizer/fixture.js';
 
@@ -45,4 +45,4 @@ export async function trainerFixture(sftSteps = 100): Promise<TrainerFixture> {
 }
 
 /** A reward that varies within every group (by response length), so advantages are never all 0. */
-export const lengthReward: RewardFunction = async (response) => ({ reward: response.length % 3 === 0 ? 1 : response.length % 3 === 1 ? 0 : -1, reason: 'mismatch', answer: null, penalty: 0 });
+export const lengthReward: reward.RewardFunction = async (response) => ({ reward: response.length % 3 === 0 ? 1 : response.length % 3 === 1 ? 0 : -1, reason: 'mismatch', answer: null, penalty: 0 });

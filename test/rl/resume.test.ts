@@ -72,7 +72,7 @@ t.test('SIGINT: the step under way finishes, a checkpoint is written, exit 0', a
   });
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   t.equal(code, 0, 'exit 0');
-  const done = rows(out).filter((r) => r.step > 0).length;
+  const done = rows(out).filter((r) => r.step! > 0).length;
   t.ok(done >= 1 && done < 6, `stopped early, after step ${done}`);
   t.ok(existsSync(join(out, 'checkpoints', `step-${done}`, 'trainer_state.json')), `checkpoint step-${done} written`);
   t.match(stdout, new RegExp(`stopped at step ${done}: resume with --resume`));
