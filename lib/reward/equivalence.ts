@@ -308,7 +308,8 @@ function compareBases(a: string, g: string): boolean | undefined {
     return va !== null && va === vg;
   }
   const [based, plain] = ma ? [ma, compact(g)] : [mg!, compact(a)];
-  if (!/^\d+$/.test(plain)) return undefined;
+  // An integer in a base never equals a fraction, a decimal or any other number.
+  if (!/^\d+$/.test(plain)) return parseNumber(plain) ? false : undefined;
   const digits = based[1]!.replace(/^0+(?=.)/, '').toUpperCase();
   return baseValue(digits, Number(based[2] ?? based[3])) !== null && digits === plain.replace(/^0+(?=.)/, '');
 }
