@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { extractAnswer, shutdownGrader, torlReward } from '../lib/reward/index.js';
+import { symbolicRuns } from '../lib/reward/pool.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const roundsArg = process.argv.indexOf('--rounds');
@@ -167,9 +168,11 @@ async function main(): Promise<void> {
   const items = workload(loadGolds());
   console.log(`grade: ${items.length} MATH500-style responses × ${rounds} rounds`);
 
-  // Warm-up: starts the worker thread (its start-up is not part of the rate).
+  // Warm-up: starts the worker thread (its start-up is not part of the rate). The pair needs
+  // the symbolic engine (trigonometry): radicals alone are decided by our exact layer.
   const warm = performance.now();
-  await torlReward('\\boxed{2\\sqrt{2}}', '\\sqrt{8}');
+  await torlReward('\\boxed{\\sin\\frac{\\pi}{6}}', '\\frac{1}{2}');
+  const runsBefore = symbolicRuns();
   console.log(`  worker start-up and first symbolic grade: ${(performance.now() - warm).toFixed(0)} ms`);
 
   const byKind = new Map<Item['kind'], { n: number; seconds: number; correct: number; refCorrect: number }>();
@@ -218,7 +221,8 @@ async function main(): Promise<void> {
   for (const [kind, e] of byKind) {
     console.log(`${pad(kind, 12)}${pad((e.n / e.seconds).toFixed(0), 16)}${pad(((100 * e.correct) / e.n).toFixed(1) + '%', 14)}${((100 * e.refCorrect) / e.n).toFixed(1)}%`);
   }
-  console.log(`(${((100 * symbolic) / n).toFixed(1)}% of grades matched by the symbolic rule)`);
+  const engineRuns = symbolicRuns() - runsBefore;
+  console.log(`(${((100 * symbolic) / n).toFixed(1)}% of grades matched by the symbolic rule; ${engineRuns / rounds} symbolic-engine comparisons per round of ${items.length})`);
   await shutdownGrader();
   const kinds = Object.fromEntries([...byKind].map(([k, e]) => [k, { gradesPerSec: e.n / e.seconds, correct: e.correct / e.n, referenceCorrect: e.refCorrect / e.n }]));
   console.log(
@@ -234,6 +238,7 @@ async function main(): Promise<void> {
       correct: correct / n,
       referenceCorrect: refCorrect / n,
       symbolicMatchShare: symbolic / n,
+      symbolicEngineRunsPerRound: engineRuns / rounds,
       kinds,
     }),
   );

@@ -47,6 +47,12 @@ const slots: Slot[] = [];
 const queue: Job[] = [];
 let nextId = 1;
 let warned = false;
+let runs = 0;
+
+/** How many symbolic comparisons were asked of the pool so far (for benchmarks). */
+export function symbolicRuns(): number {
+  return runs;
+}
 
 /** Changes the pool settings; threads already running keep theirs until replaced. */
 export function configureGrader(options: GraderPoolOptions): void {
@@ -68,6 +74,7 @@ export async function shutdownGrader(): Promise<void> {
  * thread's time (waiting in the queue or for a thread to start does not count).
  */
 export function runSymbolic(query: SymbolicQuery, timeoutMs: number): Promise<SymbolicOutcome> {
+  runs++;
   return new Promise((resolve) => {
     queue.push({ query, timeoutMs, resolve });
     pump();
