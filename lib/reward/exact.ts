@@ -32,6 +32,14 @@ export interface Evaluated {
 /** Bigints beyond this many bits make an expression "not cheap" (null). */
 const MAX_BITS = 80_000;
 const MAX_FACTORIAL = 3000;
+/** Big-integer multiplication steps (factorials, binomials, powers) one evaluation may take. */
+const MAX_WORK = 6000;
+let work = 0;
+
+function spend(steps: number | bigint): void {
+  work += Number(steps);
+  if (work > MAX_WORK) fail();
+}
 const MAX_TERMS = 16;
 const MAX_DEPTH = 100;
 /** Radicands are reduced to square-free form by trial division up to their cube root. */
@@ -148,6 +156,7 @@ function power(base: ExactValue, exponent: ExactValue): ExactValue {
   } else if (n > 64n) fail();
   let result = single(r(1n));
   let sq = base;
+  spend(n.toString(2).length * 2);
   for (let m = n; m > 0n; m >>= 1n) {
     if (m & 1n) result = mul(result, sq);
     if (m > 1n) sq = mul(sq, sq);
@@ -225,6 +234,7 @@ function bigSqrt(n: bigint): bigint {
 function factorial(v: ExactValue): ExactValue {
   const n = integerOf(v);
   if (n < 0n || n > BigInt(MAX_FACTORIAL)) fail();
+  spend(n);
   let p = 1n;
   for (let i = 2n; i <= n; i++) p *= i;
   return single(r(p));
@@ -237,6 +247,7 @@ function binomial(nv: ExactValue, kv: ExactValue): ExactValue {
   if (k < 0n || k > n) return new Map();
   if (k > n - k) k = n - k;
   if (k > BigInt(MAX_FACTORIAL)) fail();
+  spend(k);
   let c = 1n;
   for (let i = 1n; i <= k; i++) c = (c * (n - k + i)) / i;
   return single(r(c));
@@ -443,6 +454,7 @@ const IMPLICIT = new Set(['sqrt', 'pi', 'binom', 'frac']);
 export function evaluateExact(s: string): Evaluated | null {
   if (s.length > 2000 || !/^[-+0-9.({\\\si]/.test(s)) return null;
   const p = new Parser(s);
+  work = 0;
   try {
     const value = p.expression();
     if (p.peek() !== '') return null;

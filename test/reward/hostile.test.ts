@@ -44,6 +44,11 @@ t.test('10,000 nested braces and other pathological LaTeX', async (t) => {
     '}'.repeat(9_000),
     '\\\\'.repeat(4_000),
     '$'.repeat(9_000),
+    Array.from({ length: 300 }, () => '3000!').join('+'),
+    Array.from({ length: 200 }, () => '\\binom{99999}{2999}').join('\\cdot '),
+    '(\\sqrt{2}+\\sqrt{3}+\\sqrt{5}+\\sqrt{7}+\\sqrt{11})^{64}',
+    '\\sqrt{999999999989}\\cdot'.repeat(40) + '1',
+    '2^{2^{2^{2^{2^{2}}}}}',
   ];
   for (const answer of answers) {
     const r = await torlReward(`\\boxed{${answer}}`, '\\sqrt{2}', quick);
