@@ -20,6 +20,7 @@ const UNICODE: Record<string, string> = {
   '≠': '\\ne ',
   '±': '\\pm ',
   '≈': '\\approx ',
+  ℝ: '\\mathbb{R}',
 };
 
 /** Commands whose argument is kept and the command dropped (\text{east} → east). */
@@ -47,7 +48,7 @@ const UNIT_WORDS = new Set(
  */
 export function normalizeAnswer(input: string): string {
   let s = fromPython(stripDelimiters(input.trim()));
-  s = s.replace(/[\u2212\u2013π√∞×·°≤≥≠±≈]/g, (c) => UNICODE[c]!);
+  s = s.replace(/[\u2212\u2013π√∞×·°≤≥≠±≈ℝ]/g, (c) => UNICODE[c]!);
   s = withoutApprox(s);
   // {n \choose k} is \binom{n}{k}.
   s = s.replace(/\{([^{}]*)\\choose(?![a-zA-Z])([^{}]*)\}/g, '\\binom{$1}{$2}');
@@ -62,6 +63,8 @@ export function normalizeAnswer(input: string): string {
   }
   s = s.replace(/\\[lr]?vert(?![a-zA-Z])|\\mid(?![a-zA-Z])/g, '|');
   s = s.replace(/\\varnothing(?![a-zA-Z])|\\\{\s*\\\}/g, '\\emptyset');
+  // The real line: \mathbb{R}, \R, "all real numbers".
+  s = s.replace(/\\mathbb\s*\{\s*R\s*\}|\\mathbb\s*R(?![a-zA-Z])|\\R(?![a-zA-Z])|\\text\{\s*all real numbers\s*\}|^all real numbers$/g, '(-\\infty, \\infty)');
   s = s.replace(/\\%/g, '%').replace(/\\?\$/g, '');
   s = s.replace(/\\\\|\\[!,;: ]|\\q?quad(?![a-zA-Z])|~/g, (m) => (m === '\\\\' ? m : ' ')); // keeps \\ (row breaks)
   s = stripUnits(s);

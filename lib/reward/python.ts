@@ -22,6 +22,12 @@ const CALLS: Record<string, (args: string[]) => string | null> = {
   Abs: (a) => (a.length === 1 ? `|${a[0]}|` : null),
   abs: (a) => (a.length === 1 ? `|${a[0]}|` : null),
   Matrix: (a) => (a.length === 1 ? a[0]! : null),
+  FiniteSet: (a) => `\\{${a.join(', ')}\\}`,
+  Interval: (a) => (a.length === 2 ? `[${a[0]}, ${a[1]}]` : null),
+  'Interval.open': (a) => (a.length === 2 ? `(${a[0]}, ${a[1]})` : null),
+  'Interval.Lopen': (a) => (a.length === 2 ? `(${a[0]}, ${a[1]}]` : null),
+  'Interval.Ropen': (a) => (a.length === 2 ? `[${a[0]}, ${a[1]})` : null),
+  Union: (a) => (a.length >= 2 ? a.join(' \\cup ') : null),
   sin: (a) => (a.length === 1 ? `\\sin(${a[0]})` : null),
   cos: (a) => (a.length === 1 ? `\\cos(${a[0]})` : null),
   tan: (a) => (a.length === 1 ? `\\tan(${a[0]})` : null),
@@ -31,7 +37,7 @@ const CALLS: Record<string, (args: string[]) => string | null> = {
 };
 
 /** A Python-looking answer: `**`, a known call not preceded by `\`, or a bare pi/oo. */
-const LOOKS_PYTHON = /\*|(?<![\\a-zA-Z])(?:sqrt|cbrt|root|Rational|Fraction|Integer|Float|factorial|binomial|comb|exp|log|ln|Abs|abs|Matrix|a?sin|a?cos|a?tan)\s*\(|(?<![\\a-zA-Z])(?:pi|oo)(?![a-zA-Z])/;
+const LOOKS_PYTHON = /\*|(?<![\\a-zA-Z])(?:sqrt|cbrt|root|Rational|Fraction|Integer|Float|factorial|binomial|comb|exp|log|ln|Abs|abs|Matrix|FiniteSet|Interval(?:\.\w+)?|Union|a?sin|a?cos|a?tan)\s*\(|(?<![\\a-zA-Z])(?:pi|oo)(?![a-zA-Z])/;
 
 const MAX_DEPTH = 32;
 
@@ -59,6 +65,9 @@ function convert(s: string, depth: number): string | null {
     if (/[a-zA-Z_]/.test(c) && (i === 0 || !/[a-zA-Z_0-9]/.test(s[i - 1]!))) {
       let j = i;
       while (j < s.length && /[a-zA-Z_0-9]/.test(s[j]!)) j++;
+      // SymPy's Interval.open / .Lopen / .Ropen
+      const dotted = s.slice(i, j) === 'Interval' ? /^\.(?:open|Lopen|Ropen)\b/.exec(s.slice(j, j + 8)) : null;
+      if (dotted) j += dotted[0].length;
       const name = s.slice(i, j);
       let k = j;
       while (s[k] === ' ') k++;
@@ -75,7 +84,8 @@ function convert(s: string, depth: number): string | null {
         i = close + 1;
         continue;
       }
-      out += name === 'pi' ? '\\pi ' : name === 'oo' ? '\\infty ' : name;
+      // pi, oo (∞) and SymPy's I (the imaginary unit) as LaTeX reads them.
+      out += name === 'pi' ? '\\pi ' : name === 'oo' ? '\\infty ' : name === 'I' ? 'i' : name;
       i = j;
       continue;
     }

@@ -52,7 +52,10 @@ export function parseAnswer(text: string, depth = 0): AnswerNode {
 
   // Lists: "a; b" (semicolons first, so "(1,2); (3,4)" keeps its points), "a, b", "a or b".
   const semicolons = splitTopLevel(s, ';');
-  const list = semicolons && semicolons.length > 1 ? semicolons : (splitTopLevel(s, ',') ?? [s]);
+  // "2, 3, and 5": a joining word before the last item belongs to no item.
+  const list = (semicolons && semicolons.length > 1 ? semicolons : (splitTopLevel(s, ',') ?? [s])).map((p, i, all) =>
+    i > 0 && all.length > 1 ? p.replace(/^\s*(?:and|or)\s+/, '') : p,
+  );
   const split = list.length === 1 ? s.split(/\s+(or|and)\s+/) : [];
   const alternatives = split.filter((_, i) => i % 2 === 0);
   const joiners = new Set(split.filter((_, i) => i % 2 === 1));
