@@ -1,8 +1,9 @@
 // Math-equivalence of an answer and a gold answer. Our own layer decides what it can
-// synchronously (exact strings, numbers as big-integer rationals, multiple choice, bases,
-// text, and the containers: tuples, intervals, sets, matrices, equations, ±); only single
-// expressions it cannot decide (radicals, π, polynomials…) go to the symbolic comparison on
-// a worker thread, under a time budget.
+// synchronously (exact strings, numbers as big-integer rationals, constant expressions in
+// radicals, π, i, powers, n! and binomials (exact.ts), multiple choice, bases, text, and the
+// containers: tuples, intervals and inequalities, sets, matrices, equations, ±); only single
+// expressions it cannot decide (unknowns, trigonometry, logarithms, e…) go to the symbolic
+// comparison on a worker thread, under a time budget.
 
 import { compact, normalizeAnswer } from './normalize.js';
 import { runSymbolic } from './pool.js';

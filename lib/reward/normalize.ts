@@ -1,6 +1,6 @@
-// Normalisation of an answer string before comparison: math delimiters, \left/\right,
-// spacing commands, \dfrac, degrees, dollars, units and \text{} are removed or rewritten so
-// that equal answers written differently meet. The result is still LaTeX (spaces kept,
+// Normalisation of an answer string before comparison: Python syntax (python.ts), math
+// delimiters, \left/\right, spacing commands, \dfrac, \choose, \approx, degrees, dollars,
+// units and \text{} are removed or rewritten so that equal answers written differently meet. The result is still LaTeX (spaces kept,
 // single) so that the structural and symbolic layers can read it.
 
 import { openingBrace } from './latex.js';

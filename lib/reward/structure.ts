@@ -1,5 +1,8 @@
 // The shape of a normalised answer: a single expression, or a container of answers
 // (tuple/interval, set or unordered list, union of intervals, matrix, equation, ±).
+// Inequalities in one unknown are read as the intervals of their solutions, named and
+// chained equations as their values, Python lists and nested lists as sequences and
+// matrices.
 // Containers are compared by our own layer; only single expressions reach the numeric and
 // symbolic comparison.
 
