@@ -333,9 +333,8 @@ class Parser {
   }
 
   power(): ExactValue {
-    const start = this.i;
+    const numberLiteral = /[0-9.]/.test(this.peek());
     let v = this.primary();
-    const numberLiteral = /^[0-9.]/.test(this.s.slice(start).trimStart());
     for (;;) {
       if (this.peek() === '!') {
         this.i++;
