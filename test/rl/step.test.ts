@@ -95,3 +95,19 @@ for (const mode of ['rollout', 'recompute'] as const) {
     await trainer.close();
   });
 }
+
+t.test('KL against the initial model, several updates per step, Dr.GRPO: each takes effect', async (t) => {
+  const cfg = fx.config(join(fx.dir, 'kl'));
+  const trainer = new GrpoTrainer({ ...cfg, algorithm: { normAdvByStd: false }, actor: { ...cfg.actor, klCoef: 0.1, ppoEpochs: 2, ppoMiniBatchSize: 1 } }, { rewardFunction: lengthReward, log: () => {} });
+  await trainer.setup();
+  const first = await trainer.runStep();
+  const r = first.rewards.map((x) => x.reward);
+  const mean0 = (r[0]! + r[1]! + r[2]! + r[3]!) / 4;
+  t.ok(Math.abs(first.advantages[0]! - (r[0]! - mean0)) < 1e-6, 'Dr.GRPO: reward − group mean, not divided by the std');
+  t.equal(first.metrics['actor/micro_batches']! >= 4, true, '2 epochs × 2 mini-batches: 4 updates or more micro-batches');
+  t.ok(first.metrics['actor/kl_loss']! > 0, `the KL term is reported: > 0 once the step's first updates moved the policy (${first.metrics['actor/kl_loss']})`);
+  t.ok(first.metrics['actor/ppo_kl'] !== 0, 'later updates see a moved policy: ratio ≠ 1 (ppo_kl ≠ 0)');
+  const second = await trainer.runStep();
+  t.ok(second.metrics['actor/kl_loss']! > 0, `after an update the policy has left the reference (KL ${second.metrics['actor/kl_loss']})`);
+  await trainer.close();
+});
