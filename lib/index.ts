@@ -25,3 +25,4 @@ export { Rollout, OUTPUT_FENCE, extractProgram } from './rollout/index.js';
 export type { RolloutOptions, RolloutResult, RolloutSample, RolloutStats, RolloutHooks, RolloutProgress, ToolCall } from './rollout/index.js';
 export { GrpoTrainer, resolveTrainerConfig, loadTrainerConfig, groupAdvantages, packSequences, policyUpdate, responseLogprobs, grpoLossSpec, latestCheckpoint, readCheckpoint, drawFigures, TRAINING_FIGURES } from './rl/index.js';
 export type { TrainerOptions, StepReport, TrainResult, TrainerConfig, TrainerConfigInput, AdvantageOptions, TrainSequence, MicroBatch, UpdateStats, TrainerState, Checkpoint, StepMetrics, Figure } from './rl/index.js';
+export * as demo from './demo/index.js';

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The torl command: generate (the engine, optionally with tools), train (the GRPO trainer),
-// plot (a run's figures). demo and eval come with their issues (see DESIGN.md).
+// The torl command: demo (the embedded default), train (the GRPO trainer), generate (the
+// engine, optionally with tools), plot (a run's figures).
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 
 import { collect, num, positiveInt } from './args.js';
+import { demo } from './demo.js';
 import { generate } from './generate.js';
 import { plot } from './plot.js';
 import { train } from './train.js';
@@ -15,6 +16,17 @@ import { train } from './train.js';
 const pkg = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'), 'utf8')) as { version: string };
 
 const program = new Command('torl').description('Tool-integrated RL for language models (ToRL) on Node.js').version(pkg.version);
+program
+  .command('demo')
+  .description('a tiny base model learns by RL to use the Python interpreter, beside the same RL without tools (CPU, minutes)')
+  .option('--out <dir>', 'output folder', './torl-demo')
+  .option('--steps <n>', 'RL steps per run', positiveInt('--steps'))
+  .option('--seed <s>', 'seed of the data order and sampling', num('--seed'))
+  .option('--checkpoint-every <k>', 'checkpoint every k steps', positiveInt('--checkpoint-every'))
+  .option('--resume', 'continue the runs from their last checkpoints')
+  .option('--no-baseline', 'skip the no-tool baseline')
+  .option('--study', "also the paper's ablations: C = 0…3, error feedback, code penalty")
+  .action(demo);
 program
   .command('train')
   .description("GRPO with a Python interpreter in the loop (ToRL's recipe), from a JSON or YAML config")

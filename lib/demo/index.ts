@@ -6,3 +6,4 @@ export { EOS_TOKEN, learnBpe, writeDemoTokenizer, type BpeModel, type BpeOptions
 export { buildCorpus, docText, tokenizeDoc, type CorpusDoc, type CorpusMode, type CorpusOptions, type Segment } from './corpus.js';
 export { DEMO_RECIPE, DEMO_RECIPE_VERSION, buildDemoBaseModel, ensureDemoBaseModel, defaultCacheDir, recipeKey, type DemoRecipe, type DemoModelShape, type DemoProgress, type EnsureOptions, type BuildOptions } from './base-model.js';
 export { measureDemoModel, type MeasureOptions, type DemoMeasurement } from './measure.js';
+export { runDemo, demoConfig, summaryTable, DEMO_RL, type DemoOptions, type DemoSummary, type RunSummary, type RunPoint } from './run-demo.js';
