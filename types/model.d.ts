@@ -114,6 +114,8 @@ export interface NativeGenStep {
   offset: ArrayLike<number>;
   /** CPU: ≥ 0 packs the linear weights for the GEMM once per version (repacked when it moves); −1 (default) per call. */
   weightVersion?: number;
+  /** Sample among ids [0, vocab) only (a tokenizer's ids when the head is padded past them); 0 or absent: all. */
+  vocab?: number;
 }
 
 export interface NativeGenResult {

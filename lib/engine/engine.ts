@@ -22,7 +22,7 @@ import { Sequence, type FinishReason } from './sequence.js';
 import { StopText } from './stop.js';
 
 export interface EngineOptions {
-  /** Needed for string prompts, stop strings and `text`; its stopTokenIds are the EOS set. */
+  /** Needed for string prompts, stop strings and `text`; its stopTokenIds are the EOS set. When it has fewer ids than the model's vocab_size (a padded head), only its ids are sampled. */
   tokenizer?: Tokenizer;
   /** Tokens per KV block; default 16. */
   blockSize?: number;
@@ -124,6 +124,8 @@ interface Request {
   seqs: Sequence[];
   hold: boolean;
   listeners: Set<(e: StepEvent) => void>;
+  /** Told when a step fails (the engine cannot go on). */
+  errorListeners: Set<(e: Error) => void>;
   waiters: { resolve: (o: RequestOutput) => void; reject: (e: Error) => void }[];
 }
 
@@ -275,12 +277,16 @@ export class Engine {
     return this.snapshot(r);
   }
 
-  /** Calls `listener` with each StepEvent of the request; returns the unsubscribe function. */
-  onEvent(requestId: string, listener: (e: StepEvent) => void): () => void {
+  /** Calls `listener` with each StepEvent of the request (and `onError` if a step fails); returns the unsubscribe function. */
+  onEvent(requestId: string, listener: (e: StepEvent) => void, onError?: (e: Error) => void): () => void {
     const r = this.requests.get(requestId);
     if (!r) throw new Error(`Engine.onEvent: no request '${requestId}'`);
     r.listeners.add(listener);
-    return () => r.listeners.delete(listener);
+    if (onError) r.errorListeners.add(onError);
+    return () => {
+      r.listeners.delete(listener);
+      if (onError) r.errorListeners.delete(onError);
+    };
   }
 
   /** Resolves when every sample of the request has finished (or is held); steps the engine meanwhile. */
@@ -430,7 +436,7 @@ export class Engine {
       return s;
     });
     seqs[0]!.forks = seqs.slice(1);
-    this.requests.set(id, { id, promptTokenIds: ids, seqs, hold, listeners: new Set(), waiters: [] });
+    this.requests.set(id, { id, promptTokenIds: ids, seqs, hold, listeners: new Set(), errorListeners: new Set(), waiters: [] });
     this.scheduler.add(seqs[0]!);
   }
 
@@ -466,7 +472,10 @@ export class Engine {
     try {
       while (this.scheduler.hasWork()) await this.step();
     } catch (e) {
-      for (const r of this.requests.values()) for (const w of r.waiters.splice(0)) w.reject(e as Error);
+      for (const r of this.requests.values()) {
+        for (const w of r.waiters.splice(0)) w.reject(e as Error);
+        for (const l of r.errorListeners) l(e as Error);
+      }
     } finally {
       this.driving = false;
     }
@@ -552,6 +561,8 @@ export class Engine {
       seed,
       offset,
       weightVersion: this.packWeights ? this.model.weightVersion : -1,
+      // a head padded past the tokenizer (Qwen2.5: 151936 rows, 151665 ids) must not sample ids without text
+      vocab: this.tokenizer && this.tokenizer.vocabSize < this.model.config.vocabSize ? this.tokenizer.vocabSize : 0,
     };
   }
 

@@ -162,7 +162,8 @@ export class Rollout {
   }
 
   /**
-   * Samples for every prompt (params.n each), prompt by prompt; never throws for a tool failure.
+   * Samples for every prompt (params.n each), prompt by prompt; never throws for a tool failure,
+   * rejects when the engine fails (a step's error).
    * With params.seed, prompt p is seeded deriveSeed(seed, p): its samples do not depend on the other prompts.
    */
   async generate(prompts: readonly Prompt[], params: SamplingParams = {}, hooks: RolloutHooks = {}): Promise<RolloutResult> {
@@ -191,7 +192,7 @@ export class Rollout {
       }));
       lives.push(group);
       finished.push(
-        new Promise<void>((resolve) => {
+        new Promise<void>((resolve, reject) => {
           let open = n;
           const markDone = (live: Live) => {
             live.done = true;
@@ -204,17 +205,25 @@ export class Rollout {
               resolve();
             }
           };
-          const unsubscribe = this.engine.onEvent(requestId, (e: StepEvent) => {
-            if (e.finishReason === undefined) return;
-            const live = group[e.index]!;
-            void this.onFinish(live, e, track).then((more) => {
-              if (!more) markDone(live);
-            });
-          });
+          const unsubscribe = this.engine.onEvent(
+            requestId,
+            (e: StepEvent) => {
+              if (e.finishReason === undefined) return;
+              const live = group[e.index]!;
+              this.onFinish(live, e, track).then((more) => {
+                if (!more) markDone(live);
+              }, fail);
+            },
+            (e) => fail(e), // an engine step failed: the rollout cannot finish
+          );
+          const fail = (e: Error) => {
+            unsubscribe();
+            reject(e);
+          };
         }),
       );
     }
-    await Promise.all([...finished, ...lives.map((g) => this.engine.wait(g[0]!.requestId).catch(() => undefined))]);
+    await Promise.all([...finished, ...lives.map((g) => this.engine.wait(g[0]!.requestId))]);
     const samples = lives.flat().map((l) => l.sample);
     const s1 = this.engine.stats();
     const wallMs = performance.now() - t0;

@@ -9,6 +9,7 @@
 // CPU the linear weights are packed for the GEMM once per weight version, not
 // on every call (GenStep::weight_version).
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "model_internal.h"
@@ -57,7 +58,31 @@ GenResult no_samples() {
   return out;
 }
 
+// A view of the first n rows of a row-major tensor, on its device, sharing its memory.
+Tensor leading_rows(const Tensor& t, int64_t n) {
+  Tensor v;
+  v.storage = std::make_shared<Storage>(t.data(), static_cast<size_t>(n) * (t.nbytes() / t.dim(0)), t.device(),
+                                        [keep = t.storage](void*) {});
+  v.dtype = t.dtype;
+  v.shape = t.shape;
+  v.shape[0] = n;
+  return v;
+}
+
 }  // namespace
+
+// The sampling rows' logits [R, vocab] (vocab 0 or ≥ V: all V). With the CPU's packed head the
+// full product is made and its leading columns kept (the packed GEMM stays batch-invariant);
+// otherwise only the head's leading rows are multiplied.
+Tensor Qwen2::head_logits(const Micro& mb, const Tensor& h, int64_t vocab) const {
+  if (vocab <= 0 || vocab >= cfg_.vocab) return linear(mb, head_name(), h, nullptr);
+  if (!mb.packed) return linear_forward(h, leading_rows(weight(head_name()), vocab), nullptr);
+  const Tensor full = linear(mb, head_name(), h, nullptr);
+  const int64_t R = full.dim(0), V = full.dim(1);
+  Tensor out = empty({R, vocab}, DType::F32, Device{});
+  for (int64_t r = 0; r < R; ++r) std::memcpy(out.ptr<float>() + r * vocab, full.ptr<float>() + r * V, vocab * sizeof(float));
+  return out;
+}
 
 void Qwen2::check_generate(const KvCache& c, const GenStep& s, const char* op) const {
   TORL_CHECK(c.k.size() == static_cast<size_t>(cfg_.layers) && c.v.size() == c.k.size(), op,
@@ -141,8 +166,7 @@ GenResult Qwen2::generate_step(const KvCache& c, const GenStep& s) {
   const Forward f = forward(mb, false, false);
   if (R == 0) return no_samples();  // prefill chunks only: nothing reaches the LM head
   const Tensor h = embedding_forward(to_device(d.rows, device_), f.yf);  // [R, D]: the rows that sample
-  const Tensor logits = linear(mb, head_name(), h, nullptr);               // [R, V]
-  SampleOut so = sample(logits, s.params);
+  const SampleOut so = sample(head_logits(mb, h, s.vocab), s.params);
   GenResult out;
   out.ids = to_device(so.ids, Device{});
   out.logprob = to_device(so.logprob, Device{});

@@ -102,6 +102,8 @@ struct GenStep {
   Tensor copy_src, copy_dst, sample_seqs;                 // i32
   SampleParams params;
   int64_t weight_version = -1;
+  // Sample among ids [0, vocab) only, e.g. a tokenizer's ids when the head is padded past them (0: all).
+  int64_t vocab = 0;
 };
 
 struct GenResult {
@@ -154,6 +156,8 @@ class Qwen2 {
   const std::string& head_name() const;
   // x · weight(name)ᵀ (+ bias), with the micro-batch's packed copy of the weight when it has one.
   Tensor linear(const Micro& mb, const std::string& name, const Tensor& x, const Tensor* bias) const;
+  // The LM head over the sampling rows h [R, D] → logits [R, vocab] (0: all V).
+  Tensor head_logits(const Micro& mb, const Tensor& h, int64_t vocab) const;
   // The engine's packed linear weights for `version` (CPU); −1 frees them.
   void pack_weights(int64_t version);
   const Tensor& head() const;

@@ -7,7 +7,8 @@
 //   generateStep({k, v}: per-layer cache tensors, step) → Promise<{ids, logprob, tempLogprob}>
 //     step = {tokens, cuSeqlens, contextLens, blockTables, copySrc, copyDst, sampleSeqs: i32 host tensors,
 //             temperature, topK, topP, minP, seed, offset: one per sampled row (see ops.sample),
-//             weightVersion (CPU: the linear weights packed once per version; −1, the default: per call)}
+//             weightVersion (CPU: the linear weights packed once per version; −1, the default: per call),
+//             vocab (sample among ids [0, vocab) only; 0, the default: all)}
 // batch = {tokens, positions, cuSeqlens, targets: i32 host tensors, mask: f32 host tensor}.
 #include "model_wrap.h"
 
@@ -232,6 +233,8 @@ Napi::Value JsModel::GenerateStep(const Napi::CallbackInfo& info) {
   s.params = sample_params_arg(o, static_cast<size_t>(s.sample_seqs.dim(0)), "sampleSeqs", op);
   s.weight_version = opt_int(o, "weightVersion", -1, op);
   TORL_CHECK(s.weight_version >= -1, op, ": step.weightVersion must be ≥ −1, got ", s.weight_version);
+  s.vocab = opt_int(o, "vocab", 0, op);
+  TORL_CHECK(s.vocab >= 0, op, ": step.vocab must be ≥ 0, got ", s.vocab);
   m_->check_generate(cache, s, op);
   return run_async(info.Env(), [m = m_, cache, s] {
     model::GenResult r = m->generate_step(cache, s);

@@ -110,3 +110,29 @@ t.test('engine with a tokenizer: string prompts, text, stop strings', async (t) 
   t.equal(s.freeBlocks, s.numBlocks);
   e.dispose();
 });
+
+t.test('a head padded past the tokenizer (Qwen2.5: 151936 rows, 151665 ids): only the tokenizer’s ids are sampled', async (t) => {
+  const V = tok.vocabSize + 64;
+  const config = qwen2Config({ hiddenSize: 32, intermediateSize: 64, numHiddenLayers: 1, numAttentionHeads: 2, numKeyValueHeads: 1, headDim: 16, vocabSize: V, bosTokenId: 0, eosTokenId: tok.eosTokenId!, maxPositionEmbeddings: 128, tieWordEmbeddings: false });
+  const model = Model.random(config, { seed: 3, std: 0.2 });
+  const head = model.native.weight('lm_head.weight');
+  const w = head.toArray() as Float32Array;
+  for (let r = tok.vocabSize; r < V; r++) for (let d = 0; d < 32; d++) w[r * 32 + d] = 3 * Math.sign(w[d]! || 1); // the padding rows would win often
+  const { tensor } = await import('../../lib/index.js');
+  const wt = tensor(w, [V, 32]);
+  model.native.setWeight('lm_head.weight', wt);
+  wt.dispose();
+  const prompt = tok.encode('Compute 2+3.', { addSpecialTokens: false });
+  const params = { temperature: 1, maxTokens: 24, seed: 4, ignoreEos: true, n: 4 };
+  const bare = new Engine(model, { kvCacheTokens: 1024 });
+  const unmasked = (await bare.generate([prompt], params))[0]!.outputs.flatMap((o) => o.tokenIds);
+  bare.dispose();
+  t.ok(unmasked.some((id) => id >= tok.vocabSize), 'without the tokenizer the padding rows are sampled (so the test can fail)');
+  for (const packWeights of [true, false]) {
+    const e = new Engine(model, { tokenizer: tok, kvCacheTokens: 1024, packWeights });
+    const out = (await e.generate([prompt], params))[0]!.outputs;
+    t.ok(out.every((o) => o.tokenIds.every((id) => id < tok.vocabSize)), `packWeights ${packWeights}: every sampled id has text`);
+    t.ok(out.every((o) => o.text === tok.decode(o.tokenIds)), 'and decodes');
+    e.dispose();
+  }
+});

@@ -184,3 +184,20 @@ t.test('the real PythonSandbox: hostile snippets in one sample leave the others 
     await sandbox.close();
   }
 });
+
+t.test('an engine step that fails rejects the rollout (it never hangs)', async (t) => {
+  // the same model, whose native generateStep fails from its 4th call on
+  let calls = 0;
+  const failing = new Proxy(model.native, {
+    get(target, prop) {
+      const v = Reflect.get(target, prop) as unknown;
+      if (prop === 'generateStep') return (...a: unknown[]) => (++calls > 3 ? Promise.reject(new Error('injected step failure')) : (v as (...x: unknown[]) => unknown).apply(target, a));
+      return typeof v === 'function' ? (v as (...x: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const e = new Engine(Object.create(model, { native: { value: failing } }) as typeof model, { tokenizer: tok, kvCacheTokens: 2048 });
+  const rollout = new Rollout(e, { tokenizer: tok, sandbox: new StubRunner(), maxResponseTokens: 64 });
+  await t.rejects(rollout.generate(prompts, { ...GREEDY, n: 2 }), /injected step failure/);
+  t.ok(calls > 3, 'it failed mid-rollout');
+  e.dispose();
+});
