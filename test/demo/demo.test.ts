@@ -26,7 +26,10 @@ t.test('a 3-step demo writes every output file; a second run reuses the base mod
     for (const f of ['config.json', 'metrics.jsonl', 'model/model.safetensors', 'model/tokenizer.json', 'checkpoints/step-3/trainer_state.json', 'samples/step-3.jsonl', 'samples/val-step-3.jsonl']) t.ok(existsSync(join(out, run, f)), `${run}/${f}`);
     for (const f of ['reward', 'accuracy', 'tool_call_rate', 'tool_error_rate', 'response_length']) t.ok(existsSync(join(out, run, 'plots', `${f}.svg`)), `${run}/plots/${f}.svg`);
   }
-  for (const f of ['accuracy', 'val_accuracy', 'tool_call_rate', 'response_length']) t.match(readFileSync(join(out, 'plots', `${f}.svg`), 'utf8'), /ToRL[\s\S]*no tool/, `plots/${f}.svg compares both runs`);
+  for (const f of ['accuracy', 'val_accuracy', 'tool_call_rate', 'response_length']) {
+    t.match(readFileSync(join(out, 'plots', `${f}.svg`), 'utf8'), /ToRL[\s\S]*no tool/, `plots/${f}.svg compares both runs`);
+    t.same([...readFileSync(join(out, 'plots', `${f}.png`)).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], `plots/${f}.png is a PNG`);
+  }
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as DemoSummary;
   t.same(summary.torl, s.torl, 'summary.json = the returned summary');
   const m = rows(join(out, 'torl', 'metrics.jsonl'));
