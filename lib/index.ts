@@ -25,4 +25,6 @@ export { Rollout, OUTPUT_FENCE, extractProgram } from './rollout/index.js';
 export type { RolloutOptions, RolloutResult, RolloutSample, RolloutStats, RolloutHooks, RolloutProgress, ToolCall } from './rollout/index.js';
 export { GrpoTrainer, resolveTrainerConfig, loadTrainerConfig, groupAdvantages, packSequences, policyUpdate, responseLogprobs, grpoLossSpec, latestCheckpoint, readCheckpoint, drawFigures, TRAINING_FIGURES } from './rl/index.js';
 export type { TrainerOptions, StepReport, TrainResult, TrainerConfig, TrainerConfigInput, AdvantageOptions, TrainSequence, MicroBatch, UpdateStats, TrainerState, Checkpoint, StepMetrics, Figure } from './rl/index.js';
+export { evaluate, BENCHMARKS, PAPER_BENCHMARKS, PAPER_RESULTS, benchmarkFile, passAtK, evalMetrics, benchmarkMetrics, readRecords, completeProblems, regrade, formatTable, formatDetails } from './eval/index.js';
+export type { EvaluateOptions, EvalProtocol, EvalResult, EvalRecord, EvalMetrics, BenchmarkMetrics, BenchmarkName } from './eval/index.js';
 export * as demo from './demo/index.js';

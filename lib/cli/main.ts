@@ -9,6 +9,7 @@ import { Command } from 'commander';
 
 import { collect, num, positiveInt } from './args.js';
 import { demo } from './demo.js';
+import { evalCommand } from './eval.js';
 import { generate } from './generate.js';
 import { plot } from './plot.js';
 import { train } from './train.js';
@@ -58,6 +59,29 @@ program
   .option('--ignore-eos', 'keep going past EOS')
   .option('--json', 'one JSON line per prompt')
   .action(generate);
+program
+  .command('eval')
+  .description("evaluate a model on AIME24/25, MATH500, OlympiadBench, AMC23 (the paper's protocol: greedy, tir_base_0309, C = 1) or any test set")
+  .requiredOption('--model <dir>', 'HF model directory (config.json, safetensors, tokenizer.json)')
+  .option('--benchmarks <names>', 'comma-separated: aime24,aime25,math500,olympiadbench,amc23 (the default, unless --data), math500_level5')
+  .option('--data <file>', 'another test set: jsonl/parquet/json with problem and answer columns (repeatable)', collect, [])
+  .option('--limit <n>', 'the first n problems of each benchmark and --data', positiveInt('--limit'))
+  .option('--no-tools', 'the no-tool protocol for base models: no interpreter, the no_tool template')
+  .option('--max-tool-calls <n>', 'tool calls per response (ToRL C)', num('--max-tool-calls'), 1)
+  .option('--template <name>', 'prompt template: tir_base_0309 (default; no_tool with --no-tools), no_tool, raw, chat, or a string with [PROMPT]')
+  .option('--samples <k>', 'samples per problem, for pass@k (needs --temperature > 0)', positiveInt('--samples'), 1)
+  .option('--temperature <t>', '0 = greedy (the paper)', num('--temperature'), 0)
+  .option('--top-p <p>', 'nucleus mass', num('--top-p'), 1)
+  .option('--seed <s>', 'sampling seed (draws keyed by seed and problem)', num('--seed'), 0)
+  .option('--max-tokens <n>', 'response tokens at most, tool output included', positiveInt('--max-tokens'), 3072)
+  .option('--out <dir>', 'results folder: config.json, samples.jsonl (a rerun resumes from it), results.json', 'torl-eval')
+  .option('--tokenizer <dir>', "directory of tokenizer.json (default: the model's)")
+  .option('--device <device>', "'cpu', 'cuda' or 'cuda:N'", 'cpu')
+  .option('--dtype <dtype>', 'f32 or bf16 (default: the checkpoint\'s)')
+  .option('--kv-cache-tokens <n>', 'KV cache size (default: a share of free memory)', positiveInt('--kv-cache-tokens'))
+  .option('--workers <n>', 'Python sandbox workers (default: one per core)', positiveInt('--workers'))
+  .option('--json', 'print the results as one JSON line instead of the table')
+  .action(evalCommand);
 program
   .command('plot')
   .description("re-draw a training run's figures (OUT/plots/*.svg) from OUT/metrics.jsonl")
