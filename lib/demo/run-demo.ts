@@ -170,8 +170,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
 /** The table printed at the end. */
 export function summaryTable(s: DemoSummary): string {
   const pct = (x: number | null) => (x === null ? '   –' : `${(100 * x).toFixed(0).padStart(3)}%`);
-  const line = (name: string, r: RunSummary) => `${name.padEnd(18)} ${pct(r.initial.toolCallRate)} → ${pct(r.final.toolCallRate)}    ${pct(r.initial.accuracy)} → ${pct(r.final.accuracy)}    ${pct(r.val.initial)} → ${pct(r.val.final)}   ${r.seconds.toFixed(0).padStart(4)} s`;
-  const rows = [`${''.padEnd(18)} tool-call rate   accuracy (train)  accuracy (test)  time`, line('ToRL (C = 1)', s.torl)];
+  const line = (name: string, r: RunSummary) => `${name.padEnd(24)} ${pct(r.initial.toolCallRate)} → ${pct(r.final.toolCallRate)}    ${pct(r.initial.accuracy)} → ${pct(r.final.accuracy)}    ${pct(r.val.initial)} → ${pct(r.val.final)}   ${r.seconds.toFixed(0).padStart(4)} s`;
+  const rows = [`${''.padEnd(24)} tool-call rate   accuracy (train)  accuracy (test)  time`, line('ToRL (C = 1)', s.torl)];
   if (s.noTool) rows.push(line('no tool (C = 0)', s.noTool));
   for (const [name, r] of Object.entries(s.study ?? {})) rows.push(line(`study ${name}`, r));
   rows.push(`total ${s.seconds.toFixed(0)} s (base model ${s.baseModel.cached ? 'cached' : `built in ${s.baseModel.seconds.toFixed(0)} s`})`);
