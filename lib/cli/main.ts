@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The torl command: demo (the embedded default), train (the GRPO trainer), generate (the
-// engine, optionally with tools), plot (a run's figures).
+// The torl command: demo (the embedded default), train (the GRPO trainer), eval (the paper's
+// benchmarks), generate (the engine, optionally with tools), plot (a run's figures).
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
