@@ -234,8 +234,10 @@ void gemm(const GemmArgs& g, const PackedNT* packed) {
             float* cp = C + (i0 + ip) * g.ldc + j;
             if (rows == MR && cols == NR) {
               ks.tile(kc, apack + ip * kc, bp, cp, g.ldc, accumulate);
+            } else if (cols == NR) {  // a short row tile (decode): only its rows are computed
+              ks.tile_rows(static_cast<int>(rows), kc, apack + ip * kc, bp, cp, g.ldc, accumulate);
             } else {
-              ks.tile(kc, apack + ip * kc, bp, edge, NR, false);
+              ks.tile_rows(static_cast<int>(rows), kc, apack + ip * kc, bp, edge, NR, false);
               for (int64_t r = 0; r < rows; ++r)
                 for (int64_t c = 0; c < cols; ++c)
                   cp[r * g.ldc + c] = (accumulate ? cp[r * g.ldc + c] : 0.f) + edge[r * NR + c];

@@ -12,6 +12,8 @@ struct GemmKernels {
   int mr, nr;  // register tile: mr rows of A × nr columns of B
   // c[mr, nr] (+)= a_panel[kc, mr] · b_panel[kc, nr]; panels packed k-major, b 64-byte aligned.
   void (*tile)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate);
+  // tile's first `rows` rows only (1 ≤ rows ≤ mr), each summed exactly as tile sums it.
+  void (*tile_rows)(int rows, int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate);
   // b_panel[kc, nr] = wᵀ: rows [0, cols) of w (f32 or bf16, [cols, kc], ldw) as the panel's
   // columns, zero-padded to nr; dst 64-byte aligned.
   void (*pack_nt)(int64_t kc, int64_t cols, const void* w, DType w_dtype, int64_t ldw, float* dst);
