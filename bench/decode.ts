@@ -322,12 +322,12 @@ try {
 const bwNote = gpu ? `${NOMINAL_GPU_BW / 1e12} TB/s` : `${fmt(measuredBw / 1e9)} GB/s measured`;
 printTable(
   `decode (greedy, prompt ${P}, output ${O}) on ${where} — torl.Engine vs ${torchName} with a dense KV cache`,
-  ['model', 'batch', 'out', 'torl tok/s', 'torch tok/s', 'ratio', 'roofline tok/s', 'of roofline', 'same tokens (prefix)'],
+  ['model', 'batch', 'out', 'torl tok/s', 'torch tok/s', 'torl ÷ torch', 'roofline tok/s', 'of roofline', 'same tokens (prefix)'],
   main,
 );
 console.log(`roofline = batch x ${bwNote} / (weights read per step + batch x KV bytes per token x mean context ${P} + out/2); * = output cut by --output-256`);
 console.log(`same tokens: sequences whose ${O} greedy tokens equal torch's (mean share before the first difference)`);
-printTable(`prefill (batch x ${P} prompt tokens in one engine step; torch: one batched forward, LM head on the last position)`, ['model', 'batch', 'tokens', 'torl tok/s', 'torch tok/s', 'ratio'], prefill);
+printTable(`prefill (batch x ${P} prompt tokens in one engine step; torch: one batched forward, LM head on the last position)`, ['model', 'batch', 'tokens', 'torl tok/s', 'torch tok/s', 'torl ÷ torch'], prefill);
 printTable(
   'KV memory: the paged cache at its peak vs dense per-sequence caches',
   ['model', 'batch', 'KV B/token', 'tokens held', 'torl peak', `torch [B, ${P}+out]`, 'dense [B, maxPos]', 'saving'],

@@ -68,7 +68,7 @@ for (const [N, K, M] of gpuOnly ? [] : shapes) {
 }
 if (!gpuOnly) printTable(
   `GEMM f32 on the CPU (${b.cpu.threads} threads, ${b.cpu.simd}) — torl vs ${refName}`,
-  ['N x K x M', 'torl GFLOP/s', 'numpy GFLOP/s', 'ratio'],
+  ['N x K x M', 'torl GFLOP/s', 'numpy GFLOP/s', 'torl ÷ numpy'],
   rows,
 );
 const geomean = (fs: Record<string, unknown>[]) => {
@@ -106,7 +106,7 @@ if (b.cuda.available) {
     w.dispose();
   }
   const path = b.cuda.cublasLt ? 'cuBLASLt' : 'own WMMA kernel';
-  printTable(`GEMM bf16 on ${b.cuda.devices[0]} (${path}) — torl vs ${tname}`, ['N x K x M', 'torl TFLOP/s', 'torch TFLOP/s', 'ratio'], grows);
+  printTable(`GEMM bf16 on ${b.cuda.devices[0]} (${path}) — torl vs ${tname}`, ['N x K x M', 'torl TFLOP/s', 'torch TFLOP/s', 'torl ÷ torch'], grows);
   result.cuda = { device: b.cuda.devices[0], path, reference: tname, geomean_ratio: geomean(gfig), shapes: gfig };
 }
 emitJson(result);

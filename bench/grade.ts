@@ -211,13 +211,13 @@ async function main(): Promise<void> {
   const n = items.length * rounds;
   const pad = (s: string, w: number) => s.padEnd(w);
   console.log('');
-  console.log(`${pad('grader', 44)}${pad('grades/s', 12)}${pad('ours / it', 11)}agrees with expected`);
-  console.log(`${pad('torl.reward.torlReward', 44)}${pad(oursRate.toFixed(0), 12)}${pad('1.00', 11)}${((100 * correct) / n).toFixed(1)}%`);
+  console.log(`${pad('grader', 44)}${pad('grades/s', 12)}${pad('torl speed ÷ this row', 23)}verdicts agreeing with the labels`);
+  console.log(`${pad('torl.reward.torlReward', 44)}${pad(oursRate.toFixed(0), 12)}${pad('1.00', 23)}${((100 * correct) / n).toFixed(1)}%`);
   const refCorrect = [...byKind.values()].reduce((s, e) => s + e.refCorrect, 0);
-  console.log(`${pad('MATH strip_string exact match (TypeScript)', 44)}${pad(refRate.toFixed(0), 12)}${pad((oursRate / refRate).toFixed(3), 11)}${((100 * refCorrect) / n).toFixed(1)}%`);
-  if (pyRate !== null) console.log(`${pad('MATH strip_string exact match (python3)', 44)}${pad(pyRate.toFixed(0), 12)}${pad((oursRate / pyRate).toFixed(3), 11)}(same verdicts as the TypeScript port)`);
+  console.log(`${pad('MATH strip_string exact match (TypeScript)', 44)}${pad(refRate.toFixed(0), 12)}${pad((oursRate / refRate).toFixed(3), 23)}${((100 * refCorrect) / n).toFixed(1)}%`);
+  if (pyRate !== null) console.log(`${pad('MATH strip_string exact match (python3)', 44)}${pad(pyRate.toFixed(0), 12)}${pad((oursRate / pyRate).toFixed(3), 23)}(same verdicts as the TypeScript port)`);
   console.log('');
-  console.log(`${pad('responses', 12)}${pad('ours grades/s', 16)}${pad('ours correct', 14)}reference correct`);
+  console.log(`${pad('responses', 12)}${pad('torl grades/s', 16)}${pad('torl correct', 14)}strip_string correct`);
   for (const [kind, e] of byKind) {
     console.log(`${pad(kind, 12)}${pad((e.n / e.seconds).toFixed(0), 16)}${pad(((100 * e.correct) / e.n).toFixed(1) + '%', 14)}${((100 * e.refCorrect) / e.n).toFixed(1)}%`);
   }

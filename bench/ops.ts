@@ -48,8 +48,8 @@ for (const [name, run] of Object.entries(families)) {
 }
 
 printTable(
-  'ops: ours beside PyTorch (CPU rows: torch CPU; (cuda) rows: torch on the GPU; ratio = our throughput / torch)',
-  ['op', 'shape', 'unit', 'ours', 'torch', 'ratio', 'note'],
+  'ops: torl beside PyTorch (CPU rows: torch CPU; (cuda) rows: torch on the GPU; torl ÷ torch = throughput ratio, > 1: torl faster)',
+  ['op', 'shape', 'unit', 'torl', 'torch', 'torl ÷ torch', 'note'],
   rows.map((r) => [r.op, r.shape, r.unit, r.ours, r.torch ?? 'n/a', ratio(r.ours, r.torch), r.note ?? '']),
 );
 emitJson({

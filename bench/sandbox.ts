@@ -106,9 +106,9 @@ const rows: [string, number, number, 'lower' | 'higher'][] = [
 if (poolRate.cpuMs !== null && coldRate.cpuMs !== null) rows.push(['trivial CPU per exec (ms)', poolRate.cpuMs, coldRate.cpuMs, 'lower']);
 const speedup = (ours: number, ref: number, better: 'lower' | 'higher') => (better === 'lower' ? ref / ours : ours / ref);
 console.log(`\nsandbox: ${info.isolation}, ${workers} workers, python ${info.python.version}, preloaded: ${info.preloaded.join(', ')}`);
-console.log(`${'metric'.padEnd(30)} ${'torl pool'.padStart(10)} ${'cold python3 -c'.padStart(16)} ${'speed-up'.padStart(9)}`);
+console.log(`${'metric'.padEnd(30)} ${'torl pool'.padStart(10)} ${'cold python3 -c'.padStart(16)} ${'torl speed-up'.padStart(13)}`);
 for (const [name, ours, ref, better] of rows) {
-  console.log(`${name.padEnd(30)} ${ours.toFixed(1).padStart(10)} ${ref.toFixed(1).padStart(16)} ${(speedup(ours, ref, better).toFixed(1) + 'x').padStart(9)}`);
+  console.log(`${name.padEnd(30)} ${ours.toFixed(1).padStart(10)} ${ref.toFixed(1).padStart(16)} ${(speedup(ours, ref, better).toFixed(1) + 'x').padStart(13)}`);
 }
 console.log(JSON.stringify({
   bench: 'sandbox',

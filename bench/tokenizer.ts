@@ -51,8 +51,8 @@ await measure(`encode, one ${(docBytes / 1e6).toFixed(1)} MB document`, docBytes
 await measure('decode, one call per string', corpusBytes, () => corpusIds.map((ids) => ours.decode(ids)), async () => { for (const ids of corpusIds) await ref.decode(ids, false); });
 
 console.log(`corpus: ${texts.length} strings, ${(corpusBytes / 1e6).toFixed(2)} MB, ${tokens} tokens (Qwen tokenizer); ${seconds} s per figure`);
-console.log(`${'case'.padEnd(40)} ${'torl (JS) MB/s'.padStart(15)} ${'HF Rust MB/s'.padStart(13)} ${'ratio'.padStart(7)}`);
-for (const [what, a, b] of rows) console.log(`${what.padEnd(40)} ${a.toFixed(2).padStart(15)} ${b.toFixed(2).padStart(13)} ${(a / b).toFixed(2).padStart(7)}`);
+console.log(`${'case'.padEnd(40)} ${'torl (JS) MB/s'.padStart(15)} ${'HF Rust MB/s'.padStart(13)} ${'torl ÷ HF'.padStart(9)}`);
+for (const [what, a, b] of rows) console.log(`${what.padEnd(40)} ${a.toFixed(2).padStart(15)} ${b.toFixed(2).padStart(13)} ${(a / b).toFixed(2).padStart(9)}`);
 const fig = Object.fromEntries(rows.flatMap(([what, a, b], i) => {
   const key = ['encode_per_string', 'encode_batch', 'encode_document', 'decode_per_string'][i] ?? what;
   return [[`${key}_mb_s`, +a.toFixed(3)], [`${key}_ref_mb_s`, +b.toFixed(3)], [`${key}_ratio`, +(a / b).toFixed(3)]];

@@ -90,7 +90,7 @@ if (process.argv[2] === '--child') {
   const mb = (b: number) => (Number.isFinite(b) ? `${(b / 2 ** 20).toFixed(0)} MiB` : 'n/a');
   const results: Record<string, unknown> = {};
   console.log(`threads: ${backends().cpu.threads}`);
-  console.log(['config'.padEnd(34), 'tokens', 'torl tok/s', 'torch tok/s', 'ratio', 'torl peak', 'torch peak'].join(' | '));
+  console.log(['config'.padEnd(34), 'tokens', 'torl tok/s', 'torch tok/s', 'torl ÷ torch', 'torl peak', 'torch peak'].join(' | '));
   for (const c of cases()) {
     process.stderr.write(`running ${c.name}…\n`);
     const a = child(c);
