@@ -24,6 +24,13 @@ interface Complex {
 /** Generic positive values (no roots of small polynomials, inside the domain of √ and log). */
 const SAMPLES = [0.5377, 1.8339, 2.2588, 0.8622, 1.3188, 1.3077, 0.4336, 2.3426, 3.5784, 2.7694, 1.3499, 3.0349];
 const POINTS = 4;
+/**
+ * Floor and ceiling are constant between integers, and the samples lie below 3.6:
+ * \lfloor m/2 \rfloor and \lfloor m/3 \rfloor are both 0 at every one of them. Expressions
+ * with them are compared at the samples scaled by this factor as well.
+ */
+const STEP_SCALE = 10;
+const STEP_FUNCTION = /\\[lr](?:floor|ceil)(?![a-zA-Z])|\\(?:floor|ceil|operatorname\s*\{\s*(?:floor|ceil)\s*\})/;
 const MAX_UNKNOWNS = 8;
 /**
  * Rounding noise around zero: sin(π) is 1.2e-16, not 0, in double precision. Used only
@@ -69,8 +76,11 @@ function compare(ce: ComputeEngine, q: SymbolicQuery): boolean {
   if (unknowns.length > MAX_UNKNOWNS) return false;
   let ratio: number | undefined;
   let compared = 0;
-  for (let p = 0; p < (unknowns.length === 0 ? 1 : POINTS); p++) {
-    const at = Object.fromEntries(unknowns.map((u, j) => [u, ce.number(SAMPLES[(p * 5 + j) % SAMPLES.length]!)]));
+  const scales = unknowns.length > 0 && (STEP_FUNCTION.test(q.a) || STEP_FUNCTION.test(q.b)) ? [1, STEP_SCALE] : [1];
+  const points = unknowns.length === 0 ? 1 : POINTS * scales.length;
+  for (let p = 0; p < points; p++) {
+    const scale = scales[Math.floor(p / POINTS)]!;
+    const at = Object.fromEntries(unknowns.map((u, j) => [u, ce.number(scale * SAMPLES[((p % POINTS) * 5 + j) % SAMPLES.length]!)]));
     const x = valueAt(a, at);
     const y = valueAt(b, at);
     const xFinite = isFiniteComplex(x);
