@@ -50,7 +50,9 @@ const ARCHITECTURE = 'Qwen2ForCausalLM';
 
 /** Read `config.json` from a model directory (or the file itself) into a validated ModelConfig. */
 export async function loadConfig(pathOrDir: string): Promise<ModelConfig> {
-  const file = (await stat(pathOrDir)).isDirectory() ? join(pathOrDir, 'config.json') : pathOrDir;
+  const kind = await stat(pathOrDir).then((s) => (s.isDirectory() ? 'dir' : 'file'), () => null);
+  if (kind === null) throw new Error(notModelDir('loadConfig', pathOrDir));
+  const file = kind === 'dir' ? join(pathOrDir, 'config.json') : pathOrDir;
   let json: unknown;
   try {
     json = JSON.parse(await readFile(file, 'utf8'));
@@ -58,6 +60,18 @@ export async function loadConfig(pathOrDir: string): Promise<ModelConfig> {
     throw new Error(`${file}: cannot read config: ${(e as Error).message}`);
   }
   return parseConfig(json, file);
+}
+
+/** The error for a path that is not a local HF model directory (a hub id, a typo, a file). */
+export function notModelDir(op: string, path: string): string {
+  return `${op}: '${path}' is not a directory with config.json (torl loads local Hugging Face directories; it downloads nothing)`;
+}
+
+/** Throws notModelDir unless `dir` is a directory holding config.json. */
+export async function checkModelDir(op: string, dir: string): Promise<void> {
+  const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
+  const hasConfig = isDir && (await stat(join(dir, 'config.json')).then((s) => s.isFile(), () => false));
+  if (!hasConfig) throw new Error(notModelDir(op, dir));
 }
 
 /** Validate an HF config object (already parsed JSON); `source` names it in errors. */

@@ -1,13 +1,13 @@
 // The Qwen2 model runner: weights, gradients and activations in native memory;
 // each log-prob pass or training step over a packed batch is one async native
 // call (the event loop stays free for sandbox I/O while it runs).
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { copyFile, mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { native } from '../native.js';
 import { fromBytes, tensor, type Tensor } from '../tensor.js';
 import type { NativeLossSpec, NativeQwen2Model, NativeStepResult } from '../../types/model.js';
 import { nativeBatch, packBatch, type Batch } from './batch.js';
-import { loadConfig, writeConfig, type ModelConfig } from './config.js';
+import { checkModelDir, loadConfig, writeConfig, type ModelConfig } from './config.js';
 import { encodeFloats } from './float.js';
 import { hfToOurs, oursToHf, readModelWeights } from './names.js';
 import { randomWeights } from './random-checkpoint.js';
@@ -110,6 +110,9 @@ export class Model {
 
   private version = 0;
 
+  /** The directory Model.load read (absent for Model.random / fromWeights): save() copies its tokenizer files. */
+  sourceDir: string | undefined;
+
   /** Moves whenever the weights change in place (AdamW.step, weightsChanged): caches of K/V computed before are stale. */
   get weightVersion(): number {
     return this.version;
@@ -141,11 +144,14 @@ export class Model {
     return new Model(config, m);
   }
 
-  /** Load an HF Qwen2 directory (config.json + safetensors, single or sharded). */
+  /** Load a local HF Qwen2 directory (config.json + safetensors, single or sharded); nothing is downloaded. */
   static async load(dir: string, options: ModelOptions & { onProgress?: (done: number, total: number) => void } = {}): Promise<Model> {
+    await checkModelDir('Model.load', dir);
     const config = await loadConfig(dir);
     const weights = await readModelWeights(await readSafetensors(dir), config, options.onProgress);
-    return Model.fromWeights(config, weights, options);
+    const model = Model.fromWeights(config, weights, options);
+    model.sourceDir = dir;
+    return model;
   }
 
   /** Seeded random weights (see randomWeights): the same seed and config give the same model. */
@@ -200,8 +206,13 @@ export class Model {
     return { loss: value, stats };
   }
 
-  /** Write an HF directory (config.json + model.safetensors, HF names) that transformers loads; dtype defaults to the model's. */
-  async save(dir: string, options: { dtype?: 'f32' | 'bf16' } = {}): Promise<void> {
+  /**
+   * Write a complete HF directory that transformers, vLLM and `torl eval` load: config.json +
+   * model.safetensors (HF names; dtype defaults to the model's) + the tokenizer and generation-config
+   * files (TOKENIZER_FILES, those present) of `tokenizerDir`, by default the directory the model was
+   * loaded from (a Model.random model without `tokenizerDir` gets none).
+   */
+  async save(dir: string, options: { dtype?: 'f32' | 'bf16'; tokenizerDir?: string } = {}): Promise<void> {
     const dtype = options.dtype ?? this.dtype;
     const out = new Map<string, HostTensor>();
     for (const [name, w] of this.parameters()) {
@@ -213,8 +224,19 @@ export class Model {
     await mkdir(dir, { recursive: true });
     await writeSafetensors(join(dir, 'model.safetensors'), out);
     await writeConfig(dir, { ...this.config, torchDtype: dtype === 'bf16' ? 'bfloat16' : 'float32' });
+    const from = options.tokenizerDir ?? this.sourceDir;
+    if (from !== undefined && resolve(from) !== resolve(dir)) {
+      for (const f of TOKENIZER_FILES) {
+        await copyFile(join(from, f), join(dir, f)).catch((e: NodeJS.ErrnoException) => {
+          if (e.code !== 'ENOENT') throw e;
+        });
+      }
+    }
   }
 }
+
+/** The files of a Hugging Face model directory besides config and weights that make it loadable as a whole. */
+export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json', 'vocab.json', 'merges.txt', 'added_tokens.json'] as const;
 
 /** The native GRPO fields of a GrpoLoss; per-sequence advantages are broadcast over their tokens. */
 function grpoSpec(loss: GrpoLoss, cu: Int32Array, op: string): Partial<NativeLossSpec> {

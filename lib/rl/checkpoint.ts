@@ -2,14 +2,11 @@
 // optimizer.safetensors (AdamW moments), trainer_state.json (step, data position, seed,
 // config, metrics so far). Each is built under a hidden temporary name, fsynced, and renamed
 // into place: a folder step-N is complete or absent, whenever the process dies.
-import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { readSafetensors, writeSafetensors, type AdamWState, type Model } from '../model/index.js';
 import type { TrainerConfig } from './config.js';
-
-/** The files of a Hugging Face directory besides the weights that make it loadable as a whole. */
-const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json', 'vocab.json', 'merges.txt', 'added_tokens.json'];
 
 /** What a run needs besides the weights to continue exactly. */
 export interface TrainerState {
@@ -69,14 +66,9 @@ export async function writeDirAtomic(target: string, fill: (tmp: string) => Prom
   }
 }
 
-/** Save the model as an HF directory with the tokenizer files of `tokenizerDir` copied beside it. */
+/** Save the model as an HF directory with the tokenizer files of `tokenizerDir` (Model.save copies them). */
 export async function saveModelDir(dir: string, model: Model, tokenizerDir: string): Promise<void> {
-  await model.save(dir);
-  for (const f of TOKENIZER_FILES) {
-    await copyFile(join(tokenizerDir, f), join(dir, f)).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== 'ENOENT') throw e;
-    });
-  }
+  await model.save(dir, { tokenizerDir });
 }
 
 /** Write OUT/checkpoints/step-N atomically. */

@@ -146,7 +146,9 @@ export class Tokenizer {
  * generation_config.json beside it are read when present (special tokens, chat template, stop ids).
  */
 export async function loadTokenizer(pathOrDir: string): Promise<Tokenizer> {
-  const file = (await stat(pathOrDir)).isDirectory() ? join(pathOrDir, 'tokenizer.json') : pathOrDir;
+  const kind = await stat(pathOrDir).then((s) => (s.isDirectory() ? 'dir' : 'file'), () => null);
+  if (kind === null) throw new Error(`loadTokenizer: '${pathOrDir}' is not a directory with tokenizer.json nor a tokenizer.json file (torl loads local Hugging Face directories; it downloads nothing)`);
+  const file = kind === 'dir' ? join(pathOrDir, 'tokenizer.json') : pathOrDir;
   const dir = dirname(file);
   const json = await readJson(file);
   if (!json) throw new Error(`${file}: no such file (a tokenizer needs tokenizer.json)`);
