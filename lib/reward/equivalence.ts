@@ -5,6 +5,7 @@
 // expressions it cannot decide (unknowns, trigonometry, logarithms, e…) go to the symbolic
 // comparison on a worker thread, under a time budget.
 
+import { expectString } from './check.js';
 import { compact, normalizeAnswer } from './normalize.js';
 import { runSymbolic } from './pool.js';
 import { asRational, evaluateExact, exactEquals, exactOf, exactToNumber, type ExactValue } from './exact.js';
@@ -65,9 +66,12 @@ const match = (rule: MatchRule): EquivalenceResult => ({ equal: true, rule });
 
 /**
  * Whether `answer` (e.g. the content of a \boxed{}) equals `gold` (which may be LaTeX),
- * and by which rule. Never throws, and never runs answer text as code.
+ * and by which rule. Never throws on strings (a non-string argument is a TypeError naming it),
+ * and never runs answer text as code.
  */
 export async function isEquivalent(answer: string, gold: string, options: EquivalenceOptions = {}): Promise<EquivalenceResult> {
+  expectString('isEquivalent', 'answer', answer);
+  expectString('isEquivalent', 'gold', gold);
   if (answer.trim() === gold.trim()) return match('exact');
   if (answer.length > MAX_ANSWER_LENGTH || gold.length > MAX_ANSWER_LENGTH) return { equal: false, rule: 'too-long' };
   const ctx: Context = {

@@ -2,6 +2,7 @@
 // with optional fallbacks. Every step is a linear scan, so a 1 MB response or 10,000
 // nested braces cost milliseconds.
 
+import { expectString } from './check.js';
 import { closingBrace } from './latex.js';
 
 /** A fallback tried, in the order given, when the response has no box. */
@@ -38,6 +39,7 @@ const BOX_COMMANDS = ['\\boxed', '\\fbox'];
  * box gives null.
  */
 export function extractAnswer(text: string, options: ExtractOptions = {}): string | null {
+  expectString('extractAnswer', 'text', text);
   const own = proseOf(text, options);
   const boxed = lastBoxed(own);
   if (boxed !== undefined) return boxed;

@@ -3,6 +3,7 @@
 // answer; any of them can take a penalty when the response's code failed to run.
 
 import { isEquivalent, type EquivalenceOptions, type MatchRule } from './equivalence.js';
+import { expectString } from './check.js';
 import { extractAnswer, toolOutputs, type ExtractOptions } from './extract.js';
 
 export interface RewardOptions {
@@ -40,12 +41,22 @@ export interface RewardScores {
   noAnswer: number;
 }
 
-/** A reward function that grades the extracted answer and scores the outcome with `scores`. */
-export function makeReward(scores: RewardScores): RewardFunction {
+/**
+ * A reward function that grades the extracted answer and scores the outcome with `scores`.
+ * It rejects (TypeError naming `name` and the argument) a response or gold that is not a string,
+ * and a codePenalty / toolErrors that is not a finite number ≥ 0; any string grades.
+ */
+export function makeReward(scores: RewardScores, name = 'reward'): RewardFunction {
   for (const [key, value] of Object.entries(scores)) {
     if (!Number.isFinite(value)) throw new RangeError(`makeReward: score ${key} must be a finite number, got ${value}`);
   }
   return async (response, gold, options = {}) => {
+    expectString(name, 'response', response);
+    expectString(name, 'gold', gold);
+    for (const key of ['codePenalty', 'toolErrors'] as const) {
+      const v = options[key];
+      if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v >= 0)) throw new TypeError(`${name}: options.${key} must be a finite number ≥ 0, got ${JSON.stringify(v)}`);
+    }
     const penalty = hasToolError(response, options) ? (options.codePenalty ?? 0) : 0;
     const answer = extractAnswer(response, options.extract);
     if (answer === null) return { reward: scores.noAnswer - penalty, reason: 'no-answer', answer, penalty };
@@ -64,10 +75,10 @@ function hasToolError(response: string, options: RewardOptions): boolean {
 }
 
 /** ToRL's reward: +1 for a boxed answer equal to the gold, −1 otherwise. */
-export const torlReward: RewardFunction = makeReward({ correct: 1, wrong: -1, noAnswer: -1 });
+export const torlReward: RewardFunction = makeReward({ correct: 1, wrong: -1, noAnswer: -1 }, 'torlReward');
 
 /** The "v2.wformat" variant: +1 correct, −0.5 for a wrong boxed answer, −1 for no answer. */
-export const wformatReward: RewardFunction = makeReward({ correct: 1, wrong: -0.5, noAnswer: -1 });
+export const wformatReward: RewardFunction = makeReward({ correct: 1, wrong: -0.5, noAnswer: -1 }, 'wformatReward');
 
 /** The built-in reward functions by name (as used in training configs). */
 export const rewardFunctions: Readonly<Record<'torl' | 'v2.wformat', RewardFunction>> = {

@@ -70,3 +70,19 @@ t.test('configureGrader checks its settings', async (t) => {
   t.throws(() => configureGrader({ workers: 0 }), /workers must be a number ≥ 1/);
   t.throws(() => configureGrader({ startupTimeoutMs: Number.NaN }), RangeError);
 });
+
+t.test('inputs are checked: a non-string response or gold is a TypeError naming the argument', async (t) => {
+  const { extractAnswer, isEquivalent } = await import('../../lib/reward/index.js');
+  const call = (f: RewardFunction, response: unknown, g: unknown, options?: unknown) => (f as (...a: unknown[]) => Promise<unknown>)(response, g, options);
+  await t.rejects(call(torlReward, undefined, 5), new TypeError('torlReward: response must be a string, got undefined'));
+  await t.rejects(call(torlReward, right, 5), new TypeError('torlReward: gold must be a string, got number 5'));
+  await t.rejects(call(wformatReward, right, null), new TypeError('wformatReward: gold must be a string, got null'));
+  await t.rejects(call(makeReward({ correct: 1, wrong: 0, noAnswer: 0 }, 'mine'), ['a'], gold), new TypeError('mine: response must be a string, got an array'));
+  await t.rejects(call(torlReward, right, gold, { codePenalty: NaN }), new TypeError('torlReward: options.codePenalty must be a finite number ≥ 0, got null'));
+  await t.rejects(call(torlReward, right, gold, { codePenalty: 0.5, toolErrors: '1' }), new TypeError('torlReward: options.toolErrors must be a finite number ≥ 0, got "1"'));
+  t.throws(() => (extractAnswer as (x: unknown) => unknown)({ text: 'x' }), new TypeError('extractAnswer: text must be a string, got an object'));
+  await t.rejects((isEquivalent as (a: unknown, b: unknown) => Promise<unknown>)('1', 1), new TypeError('isEquivalent: gold must be a string, got number 1'));
+  // any string grades, the empty one included
+  t.same(await torlReward('', gold), { reward: -1, reason: 'no-answer', answer: null, penalty: 0 });
+  t.same(await torlReward(right, ''), { reward: -1, reason: 'mismatch', answer: '\\dfrac{3}{4}', penalty: 0 });
+});
