@@ -5,7 +5,8 @@
 #   2. the native test suites (test/native, test/ops) with the GPU enabled, twice:
 #      GEMM through cuBLASLt, then through our own kernels (TORL_CUDA_GEMM=own)
 #   3. the GPU halves of the benchmarks beside PyTorch (bench/gemm --gpu, bench/ops
-#      attention_gpu train_gpu, bench/train --gpu, bench/decode --gpu)
+#      attention_gpu train_gpu, bench/train --gpu, bench/decode --gpu), and bench/grpo --gpu
+#      (GRPO steps by phase on the Qwen2.5-Math-1.5B shapes, C = 1 vs C = 0, a 10-problem eval)
 #   4. a summary (pass/fail per test file, benchmark tables) in the results folder
 #      (each test file and bench is capped: TORL_GPU_TEST_TIMEOUT=300, TORL_GPU_BENCH_TIMEOUT=240 s):
 #      $TORL_GPU_RESULTS, else $OUT (the device tool's folder), else build/gpu-results
@@ -95,7 +96,7 @@ fi
 # Only the GPU halves: the CPU tables would spend device time measuring the host.
 gpu_args() {
   case $1 in
-    gemm|train|decode) echo --gpu ;;
+    gemm|train|decode|grpo) echo --gpu ;;
     ops) echo attention_gpu train_gpu ;;
   esac
 }

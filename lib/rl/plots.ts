@@ -1,9 +1,8 @@
 // Training curves as SVG, drawn headless by Vega-Lite (no browser, no canvas), and as PNG
-// rendered from the SVG by resvg: one figure per quantity over steps, each line a series
-// (train / val, or one run per series when comparing).
+// rendered from the SVG by resvg where its prebuilt binary loads: one figure per quantity over
+// steps, each line a series (train / val, or one run per series when comparing).
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { writeFileAtomic } from '../model/atomic.js';
@@ -64,15 +63,28 @@ export async function figureSvg(figure: Figure, runs: Record<string, readonly St
   }
 }
 
+type SvgToPng = (svg: string) => Uint8Array;
+let toPng: Promise<SvgToPng | null> | undefined;
+
+/** resvg's renderer, or null where its binary does not load (the SVGs are still written). */
+function pngRenderer(): Promise<SvgToPng | null> {
+  toPng ??= import('@resvg/resvg-js').then(
+    ({ Resvg }) => (svg: string) => new Resvg(svg, { background: 'white', font: { loadSystemFonts: true } }).render().asPng(),
+    () => null,
+  );
+  return toPng;
+}
+
 /** Draw every figure into dir/<file>.svg and .png (atomically: a reader never sees half a file); returns the SVG paths. */
 export async function drawFigures(dir: string, figures: readonly Figure[], runs: Record<string, readonly StepMetrics[]>): Promise<string[]> {
   await mkdir(dir, { recursive: true });
+  const render = await pngRenderer();
   const files: string[] = [];
   for (const f of figures) {
     const svg = await figureSvg(f, runs);
     const file = join(dir, `${f.file}.svg`);
     await writeFileAtomic(file, svg);
-    await writeFileAtomic(join(dir, `${f.file}.png`), new Resvg(svg, { background: 'white', font: { loadSystemFonts: true } }).render().asPng());
+    if (render) await writeFileAtomic(join(dir, `${f.file}.png`), render(svg));
     files.push(file);
   }
   return files;

@@ -17,7 +17,7 @@ const tests = ['test/native', 'test/ops']
   .filter((d) => existsSync(join(root, d)))
   .flatMap((d) => readdirSync(join(root, d)).filter((f) => f.endsWith('.test.ts')).map((f) => `${d}/${f}`))
   .concat(['test/engine/engine.test.ts', 'test/engine/engine-gpu.test.ts', 'test/engine/block-manager.test.ts'].filter((f) => existsSync(join(root, f))));
-const benches = ['bench/gemm.ts', 'bench/ops.ts', 'bench/train.ts', 'bench/decode.ts'].filter((f) => existsSync(join(root, f)));
+const benches = ['bench/gemm.ts', 'bench/ops.ts', 'bench/train.ts', 'bench/decode.ts', 'bench/grpo.ts'].filter((f) => existsSync(join(root, f)));
 
 await build({
   entryPoints: [...tests, ...benches].map((f) => join(root, f)),
@@ -29,6 +29,8 @@ await build({
   target: 'node20',
   outExtension: { '.js': '.mjs' },
   alias: { tap: join(root, 'scripts/gpu/tap-shim.mjs') },
+  // resvg's prebuilt binary cannot be bundled: the plots skip their PNGs where it is absent
+  external: ['@resvg/resvg-js'],
   // the addon is found at run time through TORL_ADDON (see lib/native.ts)
   banner: { js: "import { createRequire as __torlRequire } from 'node:module'; const require = __torlRequire(import.meta.url);" },
   logLevel: 'warning',
@@ -41,5 +43,12 @@ for (const [dir, dests] of [['bench', ['bench']], ['bench/ops', ['bench/ops', 'b
     mkdirSync(join(out, dest), { recursive: true });
     for (const f of readdirSync(join(root, dir)).filter((f) => f.endsWith('.py'))) copyFileSync(join(root, dir, f), join(out, dest, f));
   }
+}
+// The sandbox finds its worker at <module dir>/../../lib/sandbox/worker.py (python-sandbox.ts): for a
+// bundle in <out>/bench/ that is <out>/../lib/sandbox/ (inside the repository: build/lib/sandbox/).
+const workerDir = join(out, '..', 'lib', 'sandbox');
+if (workerDir !== join(root, 'lib', 'sandbox')) {
+  mkdirSync(workerDir, { recursive: true });
+  copyFileSync(join(root, 'lib', 'sandbox', 'worker.py'), join(workerDir, 'worker.py'));
 }
 console.log(`bundled ${tests.length} test files and ${benches.length} benchmarks into ${out}`);
