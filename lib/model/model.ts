@@ -69,14 +69,16 @@ export interface GrpoLoss {
   oldLogprobs: Float32Array;
   /** Per token [T], or per sequence [B] (broadcast over its tokens). */
   advantages: Float32Array;
-  /** log-probs under the reference policy [T] (needed when kl.coef ≠ 0). */
+  /** log-probs under the reference policy [T] (needed when klCoef ≠ 0). */
   refLogprobs?: Float32Array;
-  /** The ratio is clipped to [1 − low, 1 + high]; a number sets both. Default 0.2. */
-  clip?: number | { low: number; high: number };
+  /** The ratio is clipped to [1 − low, 1 + high]; a number sets both. Default 0.2. (The name of ops.grpoLoss's and the trainer's actor.clipRatio.) */
+  clipRatio?: number | { low: number; high: number };
   /** Dual-clip bound c > 1 for negative advantages, or false for none. Default 3. */
   dualClip?: number | false;
-  /** KL penalty against refLogprobs. Default none. */
-  kl?: { coef: number; type?: KlEstimator };
+  /** KL penalty coefficient against refLogprobs. Default 0 (none). */
+  klCoef?: number;
+  /** The KL estimator; default 'k3' (veRL's low_var_kl). */
+  klType?: KlEstimator;
   /** Entropy bonus coefficient. Default 0. */
   entropyCoef?: number;
   /** Default 'token-mean' (ToRL/veRL). */
@@ -251,9 +253,9 @@ function grpoSpec(loss: GrpoLoss, cu: Int32Array, op: string): Partial<NativeLos
     adv = new Float32Array(T);
     for (let b = 0; b < B; b++) adv.fill(loss.advantages[b]!, cu[b], cu[b + 1]);
   }
-  const clip = typeof loss.clip === 'number' ? { low: loss.clip, high: loss.clip } : (loss.clip ?? { low: 0.2, high: 0.2 });
-  const klType = loss.kl?.type ?? 'k3';
-  if (!(klType in KL_CODES)) throw new Error(`${op}: loss.kl.type must be 'k1', 'k2' or 'k3', got ${JSON.stringify(klType)}`);
+  const clip = typeof loss.clipRatio === 'number' ? { low: loss.clipRatio, high: loss.clipRatio } : (loss.clipRatio ?? { low: 0.2, high: 0.2 });
+  const klType = loss.klType ?? 'k3';
+  if (!(klType in KL_CODES)) throw new Error(`${op}: loss.klType must be 'k1', 'k2' or 'k3', got ${JSON.stringify(klType)}`);
   const agg = loss.aggregation ?? 'token-mean';
   if (!(agg in AGG_CODES)) throw new Error(`${op}: loss.aggregation must be one of ${Object.keys(AGG_CODES).join(', ')}, got ${JSON.stringify(agg)}`);
   return {
@@ -264,7 +266,7 @@ function grpoSpec(loss: GrpoLoss, cu: Int32Array, op: string): Partial<NativeLos
     clipHigh: clip.high,
     dualClip: loss.dualClip !== false,
     clipRatioC: loss.dualClip === false ? undefined : (loss.dualClip ?? 3),
-    klCoef: loss.kl?.coef ?? 0,
+    klCoef: loss.klCoef ?? 0,
     klType: KL_CODES[klType],
     entropyCoef: loss.entropyCoef ?? 0,
     aggregation: AGG_CODES[agg],

@@ -102,7 +102,8 @@ const schema = z.object({
     klCoef: z.number().min(0).default(0),
     klType: z.enum(['k1', 'k2', 'k3']).default('k3'),
     entropyCoef: z.number().default(0),
-    lossAggregation: z.enum(['token-mean', 'seq-mean-token-sum', 'seq-mean-token-mean']).default('token-mean'),
+    /** veRL's loss_agg_mode (the name of ops.grpoLoss's and Model.forwardBackward's option; `lossAggregation` is an alias). */
+    aggregation: z.enum(['token-mean', 'seq-mean-token-sum', 'seq-mean-token-mean']).default('token-mean'),
     /** Passes over each step's samples. */
     ppoEpochs: int(1).default(1),
     /** Prompts per optimizer update (veRL ppo_mini_batch_size); default: the whole step, one update. */
@@ -138,8 +139,35 @@ export type TrainerConfig = z.infer<typeof schema>;
 export type TrainerConfigInput = z.input<typeof schema>;
 
 /** The configuration with every default applied; throws listing each bad field by its path. */
+/** Old spellings still accepted, by group: alias → the field's name (the resolved config has only the names). */
+export const CONFIG_ALIASES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  actor: { lossAggregation: 'aggregation' },
+};
+
+/** `input` with each alias renamed to its field (an alias beside its field is an issue). */
+function renameAliases(input: unknown): { value: unknown; issues: string[] } {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return { value: input, issues: [] };
+  const value: Record<string, unknown> = { ...(input as Record<string, unknown>) };
+  const issues: string[] = [];
+  for (const [group, aliases] of Object.entries(CONFIG_ALIASES)) {
+    const g = value[group];
+    if (typeof g !== 'object' || g === null || Array.isArray(g)) continue;
+    const renamed: Record<string, unknown> = { ...(g as Record<string, unknown>) };
+    for (const [alias, name] of Object.entries(aliases)) {
+      if (!(alias in renamed)) continue;
+      if (name in renamed) issues.push(`  ${group}.${alias}: an alias of ${group}.${name}; give one of them`);
+      else renamed[name] = renamed[alias];
+      delete renamed[alias];
+    }
+    value[group] = renamed;
+  }
+  return { value, issues };
+}
+
 export function resolveTrainerConfig(input: unknown, source = 'config'): TrainerConfig {
-  const r = schema.safeParse(input);
+  const { value, issues } = renameAliases(input);
+  if (issues.length) throw new Error(`${source}: invalid trainer config\n${issues.join('\n')}`);
+  const r = schema.safeParse(value);
   if (r.success) return r.data;
   const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
   throw new Error(`${source}: invalid trainer config\n${lines.join('\n')}`);

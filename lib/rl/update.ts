@@ -27,11 +27,12 @@ export function grpoLossSpec(mb: MicroBatch, actor: TrainerConfig['actor'], temp
     oldLogprobs: mb.oldLogprobs,
     advantages: mb.advantages,
     refLogprobs: mb.refLogprobs,
-    clip: actor.clipRatio,
+    clipRatio: actor.clipRatio,
     dualClip: actor.dualClip,
-    kl: actor.klCoef > 0 ? { coef: actor.klCoef, type: actor.klType } : undefined,
+    klCoef: actor.klCoef,
+    klType: actor.klType,
     entropyCoef: actor.entropyCoef,
-    aggregation: actor.lossAggregation,
+    aggregation: actor.aggregation,
     temperature,
   };
 }

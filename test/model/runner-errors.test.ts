@@ -26,7 +26,7 @@ t.test('batches', async (tt) => {
     await tt.rejects(model.forwardBackward(batch as never, { type: 'crossEntropy' }), re, `forwardBackward: ${what}`);
   }
   await tt.rejects(model.forwardBackward({ tokens, cuSeqlens }, { type: 'grpo', oldLogprobs: new Float32Array(5), advantages: new Float32Array(3) }), /loss.advantages \(or one per sequence\) must be a Float32Array of 5 entries/);
-  await tt.rejects(model.forwardBackward({ tokens, cuSeqlens }, { type: 'grpo', oldLogprobs: new Float32Array(5), advantages: new Float32Array(2), clip: -1 }), /grpoLoss: clipLow must be in \(0, 1\), got -1/);
+  await tt.rejects(model.forwardBackward({ tokens, cuSeqlens }, { type: 'grpo', oldLogprobs: new Float32Array(5), advantages: new Float32Array(2), clipRatio: -1 }), /grpoLoss: clipLow must be in \(0, 1\), got -1/);
   await tt.rejects(model.forwardBackward({ tokens, cuSeqlens }, { type: 'mse' } as never), /loss.type must be 'crossEntropy' or 'grpo'/);
   await tt.rejects(model.logprobs({ tokens, cuSeqlens }, { temperature: 0 }), /temperature must be > 0/);
 });

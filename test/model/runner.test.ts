@@ -143,7 +143,7 @@ for (const { name, config } of CONFIGS) {
         const gl = numericGrad((lp) => lossOf(lp, base.entropy).loss, base.logprob);
         const gh = numericGrad((ent) => lossOf(base.logprob, ent).loss, base.entropy);
         const wantGrads = qwen2Ref(rc, W, ref, 1, gl, gh).grads;
-        const spec = { type: 'grpo' as const, oldLogprobs, advantages: seqAdv, refLogprobs, clip: { low: 0.2, high: 0.28 }, kl: { coef: 0.05, type: 'k3' as const }, entropyCoef: 0.01, aggregation, mask };
+        const spec = { type: 'grpo' as const, oldLogprobs, advantages: seqAdv, refLogprobs, clipRatio: { low: 0.2, high: 0.28 }, klCoef: 0.05, klType: 'k3' as const, entropyCoef: 0.01, aggregation, mask };
         model.zeroGrad();
         const r = await model.forwardBackward(batch, spec);
         t2.ok(Math.abs(r.loss - want.loss) <= 1e-5 * Math.max(1, Math.abs(want.loss)), `${aggregation}: loss ${r.loss} vs ${want.loss}`);

@@ -69,7 +69,7 @@ for (const mode of ['rollout', 'recompute'] as const) {
       const { logprobs } = await twin.logprobs({ tokens: probe.tokens, cuSeqlens: probe.cuSeqlens });
       oldLogprobs = logprobs.map((v, i) => (probe.mask[i] ? v : 0));
     }
-    const ref = await twin.forwardBackward({ tokens: probe.tokens, cuSeqlens: probe.cuSeqlens, mask: probe.mask }, { type: 'grpo', oldLogprobs, advantages: rep.advantages, clip: 0.2, dualClip: false, aggregation: 'token-mean' });
+    const ref = await twin.forwardBackward({ tokens: probe.tokens, cuSeqlens: probe.cuSeqlens, mask: probe.mask }, { type: 'grpo', oldLogprobs, advantages: rep.advantages, clipRatio: 0.2, dualClip: false, aggregation: 'token-mean' });
     const info = await opt.step();
     t.ok(rep.metrics['actor/micro_batches']! > 1, `the trainer split the batch (${rep.metrics['actor/micro_batches']} micro-batches)`);
     t.ok(Math.abs(rep.metrics['actor/pg_loss']! - ref.stats.pgLoss) < 1e-6, `pg_loss ${rep.metrics['actor/pg_loss']} = ${ref.stats.pgLoss}`);

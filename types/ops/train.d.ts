@@ -34,11 +34,19 @@ export interface CrossEntropyResult {
   scratchBytes: number;
 }
 
-/** KL estimators against the reference policy (veRL's names accepted too). */
-export type KlType = 'k1' | 'kl' | 'k2' | 'mse' | 'k3' | 'low_var_kl';
+/**
+ * KL estimators against the reference policy: 'k1' | 'k2' | 'k3' (the names of Model.forwardBackward's
+ * `klType` and the trainer's `actor.klType`); veRL's kl_loss_type names are accepted as aliases:
+ * 'kl' = k1, 'mse' = k2, 'low_var_kl' = k3.
+ */
+export type KlType = 'k1' | 'k2' | 'k3' | 'kl' | 'mse' | 'low_var_kl';
 /** veRL's loss_agg_mode values. */
 export type LossAggregation = 'token-mean' | 'seq-mean-token-sum' | 'seq-mean-token-mean';
 
+/**
+ * The GRPO loss options. The names are those of Model.forwardBackward's GRPO loss and of the trainer's
+ * `actor` config: clipRatio, dualClip, klCoef, klType, entropyCoef, aggregation.
+ */
 export interface GrpoLossOptions {
   /** [T] f32 reference log-probs (required when klCoef ≠ 0). */
   refLogp?: NativeTensor;
@@ -46,17 +54,22 @@ export interface GrpoLossOptions {
   entropy?: NativeTensor;
   /** [S + 1] i32 packed sequence boundaries (required by the seq-mean aggregations). */
   cuSeqlens?: NativeTensor;
-  /** ratio clamped below at 1 − clipLow, in (0, 1); default 0.2 */
+  /**
+   * The ratio is clipped to [1 − low, 1 + high] (low in (0, 1), high > 0); a number sets both. Default 0.2
+   * (DAPO's clip-higher: { low: 0.2, high: 0.28 }).
+   */
+  clipRatio?: number | { low: number; high: number };
+  /** Alias of clipRatio.low (veRL's clip_ratio_low); not with clipRatio. */
   clipLow?: number;
-  /** ratio clamped above at 1 + clipHigh, > 0; default 0.2 (DAPO's clip-higher: e.g. 0.28) */
+  /** Alias of clipRatio.high (veRL's clip_ratio_high); not with clipRatio. */
   clipHigh?: number;
-  /** Dual-clip PPO for negative advantages (veRL applies it always); default true */
-  dualClip?: boolean;
-  /** the dual-clip bound c > 1; default 3 (veRL's clip_ratio_c) */
+  /** Dual-clip PPO for negative advantages: the bound c > 1, or false for none. Default 3 (veRL's clip_ratio_c; veRL applies it always); true = 3. */
+  dualClip?: number | boolean;
+  /** Alias of a numeric dualClip (veRL's clip_ratio_c); not with a numeric dualClip. */
   clipRatioC?: number;
   /** KL penalty coefficient; default 0 (no KL term) */
   klCoef?: number;
-  /** default 'k3' (low_var_kl, clamped to [−10, 10]) */
+  /** default 'k3' (clamped to [−10, 10]) */
   klType?: KlType;
   /** entropy bonus coefficient (the loss subtracts it); default 0 */
   entropyCoef?: number;
