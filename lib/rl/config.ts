@@ -123,7 +123,7 @@ const schema = z.object({
     seed: int(0).default(1),
     /** Checkpoint every this many steps (and at the end). */
     saveFreq: int(1).default(20),
-    /** Validate every this many steps (when data.val is set). */
+    /** Validate every this many steps and at the last (when data.val is set). */
     testFreq: int(1).default(4),
     valBeforeTrain: z.boolean().default(true),
     /** The run's output folder. */

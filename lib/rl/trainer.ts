@@ -295,7 +295,7 @@ export class GrpoTrainer {
       'time/train_s': trainS,
     };
     await writeSamples(join(this.outDir, 'samples', `step-${step}.jsonl`), step, examples, samples, rewards, c.trainer.samplesPerStep);
-    if (p.val && step % c.trainer.testFreq === 0) Object.assign(metrics, await this.validate());
+    if (p.val && (step % c.trainer.testFreq === 0 || step === this.totalSteps)) Object.assign(metrics, await this.validate()); // and at the last step, as veRL
     metrics['time/step_s'] = (performance.now() - tStep) / 1000;
     await this.record(metrics);
     this.log(summaryLine(metrics, this.totalSteps));
