@@ -34,7 +34,17 @@ export interface LmHeadRef {
   /** d loss / d hidden [T, D] and d loss / d weight [V, D] for the given upstream gradients. */
   dhidden: Float64Array;
   dweight: Float64Array;
-  /** Σ_j |dz·w| [T, D] and Σ_t |dz·h| [V, D]: what rounding d z scales with. */
+  /**
+   * What float rounding scales with, per entry. A logit z = h·w / temp computed in f32 is off
+   * by up to ~eps · zMag, zMag = max_j Σ_d |h_d w_jd| / temp of its row, and that error
+   * reaches log p (twice: z_j and the lse), the entropy (through p_j (log p_j + H)) and d z;
+   * logprobMag, entropyMag and lseMag are the outputs' own sizes plus that propagated error.
+   * dhiddenMag and dweightMag are Σ_j (|dz| + its propagated error)·|w| [T, D] and the same
+   * with |h| [V, D]: what the gradient GEMMs' rounding and d z's error scale with.
+   */
+  logprobMag: Float64Array;
+  entropyMag: Float64Array;
+  lseMag: Float64Array;
   dhiddenMag: Float64Array;
   dweightMag: Float64Array;
 }
@@ -56,36 +66,48 @@ export function lmHeadRef(
 ): LmHeadRef {
   const z = logits64(h, w, T, D, V, temp);
   const logprob = new Float64Array(T), entropy = new Float64Array(T), lse = new Float64Array(T);
-  const dz = new Float64Array(T * V);
+  const logprobMag = new Float64Array(T), entropyMag = new Float64Array(T), lseMag = new Float64Array(T);
+  const dz = new Float64Array(T * V), dzMag = new Float64Array(T * V);
   for (let t = 0; t < T; t++) {
     const lp = logSoftmax(z, t * V, V);
+    let zMag = 0;
+    for (let j = 0; j < V; j++) {
+      let m = 0;
+      for (let d = 0; d < D; d++) m += Math.abs(h[t * D + d]! * w[j * D + d]!);
+      zMag = Math.max(zMag, m / temp);
+    }
     lse[t] = z[t * V]! - lp[0]!;
     logprob[t] = lp[targets[t]!]!;
     let H = 0;
     for (let j = 0; j < V; j++) H -= Math.exp(lp[j]!) * lp[j]!;
     entropy[t] = H;
+    let spread = 0; // Σ_j p_j |log p_j + H|: how far the entropy moves per unit of logit error
+    for (let j = 0; j < V; j++) spread += Math.exp(lp[j]!) * Math.abs(lp[j]! + H);
+    lseMag[t] = Math.abs(lse[t]!) + zMag;
+    logprobMag[t] = Math.abs(logprob[t]!) + 2 * zMag;
+    entropyMag[t] = Math.abs(H) + spread * zMag;
     const a = gl ? gl[t]! : 0, b = gh ? gh[t]! : 0;
     for (let j = 0; j < V; j++) {
       const p = Math.exp(lp[j]!);
       // d logprob / d z_j = δ − p;  d H / d z_j = −p (log p + H); d z / d logits = 1 / temp
       dz[t * V + j] = (a * ((j === targets[t] ? 1 : 0) - p) - b * p * (lp[j]! + H)) / temp;
+      dzMag[t * V + j] = Math.abs(dz[t * V + j]!) + (p * (2 * Math.abs(a) + Math.abs(b) * (2 * Math.abs(lp[j]! + H) + 2 + spread)) * zMag) / temp;
     }
   }
   const dhidden = new Float64Array(T * D), dweight = new Float64Array(V * D);
   const dhiddenMag = new Float64Array(T * D), dweightMag = new Float64Array(V * D);
   for (let t = 0; t < T; t++)
     for (let j = 0; j < V; j++) {
-      const g = dz[t * V + j]!;
-      if (g === 0) continue;
+      const g = dz[t * V + j]!, gm = dzMag[t * V + j]!;
+      if (gm === 0) continue;
       for (let d = 0; d < D; d++) {
-        const gw = g * w[j * D + d]!, gh = g * h[t * D + d]!;
-        dhidden[t * D + d] = dhidden[t * D + d]! + gw;
-        dweight[j * D + d] = dweight[j * D + d]! + gh;
-        dhiddenMag[t * D + d] = dhiddenMag[t * D + d]! + Math.abs(gw);
-        dweightMag[j * D + d] = dweightMag[j * D + d]! + Math.abs(gh);
+        dhidden[t * D + d] = dhidden[t * D + d]! + g * w[j * D + d]!;
+        dweight[j * D + d] = dweight[j * D + d]! + g * h[t * D + d]!;
+        dhiddenMag[t * D + d] = dhiddenMag[t * D + d]! + gm * Math.abs(w[j * D + d]!);
+        dweightMag[j * D + d] = dweightMag[j * D + d]! + gm * Math.abs(h[t * D + d]!);
       }
     }
-  return { logprob, entropy, lse, dhidden, dweight, dhiddenMag, dweightMag };
+  return { logprob, entropy, lse, logprobMag, entropyMag, lseMag, dhidden, dweight, dhiddenMag, dweightMag };
 }
 
 export type KlType = 'k1' | 'k2' | 'k3';

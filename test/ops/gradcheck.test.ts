@@ -65,9 +65,10 @@ t.test('rope', async (t) => {
   const rand = rng(3);
   const q = randn(T * H * Dh, rand), dy = randn(T * H * Dh, rand);
   const P = torl.tensor(pos, [T], { dtype: 'i32' });
-  const k = f32(randn(T * Dh, rand), [T, 1, Dh]);
-  const g = torl.ops.ropeBackward(f32(dy, [T, H, Dh]), k, P, { theta });
+  const k = randn(T * Dh, rand), dyk = randn(T * Dh, rand);
+  const g = torl.ops.ropeBackward(f32(dy, [T, H, Dh]), f32(dyk, [T, 1, Dh]), P, { theta });
   check(t, 'dq', g.dq, numericGrad((qd) => dot(dy, rope64(qd, pos, H, Dh, theta).v), q));
+  check(t, 'dk', g.dk, numericGrad((kd) => dot(dyk, rope64(kd, pos, 1, Dh, theta).v), k));
 });
 
 t.test('attention', async (t) => {

@@ -1,5 +1,5 @@
-// add / addInPlace: 0, 1, 7 and 4097 elements (off every vector width and work
-// block), f32/bf16 in every mix (the result takes the first operand's dtype),
+// add / addInPlace: 0, 1, 7, 4097 and 3·32768 + 11 elements (off every vector width, and
+// past the CPU's 32768-element work item into a partial fourth one), f32/bf16 in every mix (the result takes the first operand's dtype),
 // alpha 1, negative and inexact, in place onto itself, and the async forms.
 import * as torl from '../../../lib/index.js';
 import { add64 } from '../../helpers/add-ref.js';
@@ -63,7 +63,7 @@ function addCase(s: Spec): OpCase {
   };
 }
 
-const SHAPES = [[0], [1], [7], [17, 241]];
+const SHAPES = [[0], [1], [7], [17, 241], [7, 14045]];
 const MIXES: [Float | 'device', Float | 'device'][] = [
   ['device', 'device'], ['f32', 'bf16'], ['bf16', 'f32'], ['bf16', 'bf16'],
 ];
