@@ -11,7 +11,7 @@ import { runSymbolic } from './pool.js';
 import { asRational, evaluateExact, exactEquals, exactOf, exactToNumber, type ExactValue } from './exact.js';
 import { parseNumber, rational, rationalEquals, rationalsClose, type NumberLiteral, type Rational } from './rational.js';
 import { hasUnknowns, isNamed, isVariable, parseAnswer, type AnswerNode } from './structure.js';
-import type { SymbolicQuery } from './symbolic.js';
+import type { SymbolicQuery } from './query.js';
 
 /** The rule by which two answers were found equal. */
 export type MatchRule =

@@ -5,7 +5,7 @@
 
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { SymbolicQuery } from './symbolic.js';
+import type { SymbolicQuery } from './query.js';
 import type { WorkerReply, WorkerRequest } from './worker.js';
 
 export interface GraderPoolOptions {

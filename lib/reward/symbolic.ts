@@ -4,15 +4,7 @@
 // machine precision; expressions with unknowns are compared at fixed sample points.
 
 import { ComputeEngine } from '@cortex-js/compute-engine';
-
-/** One comparison of two single expressions (containers never reach this layer). */
-export interface SymbolicQuery {
-  a: string;
-  b: string;
-  /** 'value': a = b. 'equation': a and b are left − right of two equations, equal up to a non-zero factor. */
-  mode: 'value' | 'equation';
-  relTol: number;
-}
+import type { SymbolicQuery } from './query.js';
 
 type BoxedExpression = ReturnType<ComputeEngine['parse']>;
 

@@ -2,7 +2,8 @@
 // message at a time. Kept small: the work is in symbolic.ts.
 
 import { parentPort } from 'node:worker_threads';
-import { computeEngine, symbolicEqual, type SymbolicQuery } from './symbolic.js';
+import type { SymbolicQuery } from './query.js';
+import { computeEngine, symbolicEqual } from './symbolic.js';
 
 /** A request from the pool. */
 export interface WorkerRequest {
