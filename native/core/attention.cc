@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "layer_checks.h"
+#include "train_checks.h"
 #include "torl/registry.h"
 
 namespace torl {
@@ -11,13 +12,14 @@ namespace torl {
 namespace {
 
 // cu_seqlens: [B+1] i32, starting at 0, non-decreasing, ending at T (checked
-// value by value on the host).
+// value by value on the host; a device tensor is copied there first, as the GRPO
+// loss does: the kernels would leave tokens outside [cu[0], cu[B]) unwritten).
 void check_cu_seqlens(const Tensor& cu, int64_t T, const char* op) {
   checks::dtype_is(cu, DType::I32, op, "cuSeqlens");
   TORL_CHECK(cu.ndim() == 1 && cu.dim(0) >= 1, op, ": cuSeqlens must be 1-D [B+1] with B ≥ 0, got shape ",
              cu.shape_str());
-  if (!cu.device().is_cpu()) return;
-  const int32_t* c = cu.ptr<int32_t>();
+  Tensor keep;
+  const int32_t* c = tcheck::host_i32(cu, keep);
   const int64_t n = cu.dim(0);
   TORL_CHECK(c[0] == 0, op, ": cuSeqlens must start at 0, got cuSeqlens[0] = ", c[0]);
   for (int64_t b = 1; b < n; ++b)

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <list>
 #include <map>
 #include <mutex>
 #include <string>
@@ -38,7 +39,10 @@ struct Api {
   Status (*desc_create)(Desc*, int compute, int scale);
   Status (*desc_set)(Desc, int attr, const void*, size_t);
   Status (*layout_create)(Layout*, int type, uint64_t rows, uint64_t cols, int64_t ld);
+  Status (*desc_destroy)(Desc);
+  Status (*layout_destroy)(Layout);
   Status (*pref_create)(Pref*);
+  Status (*pref_destroy)(Pref);
   Status (*pref_set)(Pref, int attr, const void*, size_t);
   Status (*heuristic)(Handle, Desc, Layout, Layout, Layout, Layout, Pref, int, Heuristic*, int*);
   Status (*matmul)(Handle, Desc, const void*, const void*, Layout, const void*, Layout, const void*, const void*, Layout,
@@ -119,7 +123,10 @@ Loaded load() {
     const bool ok = sym(lib, "cublasLtCreate", a.create) && sym(lib, "cublasLtMatmulDescCreate", a.desc_create) &&
                     sym(lib, "cublasLtMatmulDescSetAttribute", a.desc_set) &&
                     sym(lib, "cublasLtMatrixLayoutCreate", a.layout_create) &&
+                    sym(lib, "cublasLtMatmulDescDestroy", a.desc_destroy) &&
+                    sym(lib, "cublasLtMatrixLayoutDestroy", a.layout_destroy) &&
                     sym(lib, "cublasLtMatmulPreferenceCreate", a.pref_create) &&
+                    sym(lib, "cublasLtMatmulPreferenceDestroy", a.pref_destroy) &&
                     sym(lib, "cublasLtMatmulPreferenceSetAttribute", a.pref_set) &&
                     sym(lib, "cublasLtMatmulAlgoGetHeuristic", a.heuristic) && sym(lib, "cublasLtMatmul", a.matmul);
     if (!ok) {
@@ -151,6 +158,16 @@ struct Plan {
 
 using Key = std::tuple<int, bool, bool, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int, int, bool>;
 
+// Plans are kept per exact shape; packed token counts change every step, so the cache is
+// bounded (least recently used out) rather than growing a descriptor set per shape seen.
+constexpr size_t MAX_PLANS = 256;
+
+void destroy(const Api& api, Plan& p) {
+  if (p.desc) api.desc_destroy(p.desc);
+  for (Layout l : {p.a, p.b, p.c})
+    if (l) api.layout_destroy(l);
+}
+
 }  // namespace
 
 const CublasLt& cublaslt() { return loaded().info; }
@@ -165,7 +182,8 @@ bool cublaslt_gemm(const GemmArgs& g, const void* bias, int device) {
   static std::mutex m;
   static std::map<int, Handle> handles;
   static std::map<int, void*> workspaces;
-  static std::map<Key, Plan> plans;
+  static std::list<Key> recent;  // most recently used first
+  static std::map<Key, std::pair<Plan, std::list<Key>::iterator>> plans;
   std::lock_guard<std::mutex> lk(m);
   set_device(device);
   Handle& h = handles[device];
@@ -175,7 +193,15 @@ bool cublaslt_gemm(const GemmArgs& g, const void* bias, int device) {
 
   const Key key{device, g.trans_a, g.trans_b, g.m, g.n, g.k, g.lda, g.ldb, g.ldc, in_t, out_t, bias != nullptr};
   auto it = plans.find(key);
-  if (it == plans.end()) {
+  if (it != plans.end()) {
+    recent.splice(recent.begin(), recent, it->second.second);
+  } else {
+    if (plans.size() >= MAX_PLANS) {
+      auto old = plans.find(recent.back());
+      destroy(api, old->second.first);
+      plans.erase(old);
+      recent.pop_back();
+    }
     Plan p{};
     // cuBLAS operands: first = B (col-major view [n, k] or its transpose), second = A.
     const int opB = g.trans_b ? OP_T : OP_N, opA = g.trans_a ? OP_T : OP_N;
@@ -197,17 +223,21 @@ bool cublaslt_gemm(const GemmArgs& g, const void* bias, int device) {
       p.ok = api.pref_create(&pref) == 0 && api.pref_set(pref, PREF_MAX_WORKSPACE_BYTES, &wsb, sizeof wsb) == 0 &&
              api.heuristic(h, p.desc, p.b, p.a, p.c, p.c, pref, 1, &hr, &found) == 0 && found > 0;
       if (p.ok) p.algo = hr.algo;
+      if (pref) api.pref_destroy(pref);
     }
-    it = plans.emplace(key, p).first;
+    recent.push_front(key);
+    it = plans.emplace(key, std::make_pair(p, recent.begin())).first;
   }
-  const Plan& p = it->second;
+  Plan& p = it->second.first;
   if (!p.ok) return false;
   if (bias && api.desc_set(p.desc, DESC_BIAS_POINTER, &bias, sizeof bias) != 0) return false;
   const float alpha = g.alpha, beta = g.beta;
   const Status s = api.matmul(h, p.desc, &alpha, g.b, p.b, g.a, p.a, &beta, g.c, p.c, g.c, p.c, &p.algo, ws, WORKSPACE,
                               current_stream(device));
-  if (s != 0) fail("cuBLASLt: cublasLtMatmul failed with status ", s, " (m=", g.m, " n=", g.n, " k=", g.k, ")");
-  return true;
+  // A failed call launched nothing: our own kernel computes this product, and this shape's
+  // plan is not tried again.
+  if (s != 0) p.ok = false;
+  return s == 0;
 }
 
 }  // namespace torl::cuda

@@ -21,7 +21,11 @@ struct Args {
   bool ta, tb;
   int64_t m, n, k, lda, ldb, ldc;
   float alpha, beta;
+  int64_t tile_y0;  // the row tile of blockIdx.y = 0: launches over m take at most MAX_GRID_Y row tiles each
 };
+
+// gridDim.y's limit: m beyond 65535 row tiles (8.4 M rows of 128) is covered by several launches.
+constexpr int64_t MAX_GRID_Y = 65535;
 
 // Element (row r, col c) of op(X).
 template <typename T>
@@ -57,7 +61,7 @@ __global__ void __launch_bounds__(256) gemm_bf16_wmma(const __nv_bfloat16* __res
   __shared__ __align__(32) float Cs[8][16][16];
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   const int wm = warp / 4, wn = warp % 4;  // warp grid 2 × 4: 64 rows × 32 cols each
-  const int64_t row0 = static_cast<int64_t>(blockIdx.y) * BM, col0 = static_cast<int64_t>(blockIdx.x) * BN;
+  const int64_t row0 = (a.tile_y0 + blockIdx.y) * BM, col0 = static_cast<int64_t>(blockIdx.x) * BN;
   wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[4][2];
 #pragma unroll
   for (int i = 0; i < 4; ++i)
@@ -114,7 +118,7 @@ __global__ void __launch_bounds__(256) gemm_f32_simt(const float* __restrict__ A
   __shared__ float As[TK][TM + 1];
   __shared__ float Bs[TK][TN + 1];
   const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
-  const int64_t row0 = static_cast<int64_t>(blockIdx.y) * TM, col0 = static_cast<int64_t>(blockIdx.x) * TN;
+  const int64_t row0 = (a.tile_y0 + blockIdx.y) * TM, col0 = static_cast<int64_t>(blockIdx.x) * TN;
   float acc[4][4] = {};
   for (int64_t k0 = 0; k0 < a.k; k0 += TK) {
     for (int e = threadIdx.x; e < TM * TK; e += 256) {
@@ -150,18 +154,21 @@ __global__ void __launch_bounds__(256) gemm_f32_simt(const float* __restrict__ A
 
 template <typename TC>
 void launch_own(const GemmArgs& g, const void* bias, cudaStream_t s) {
-  const Args a{g.trans_a, g.trans_b, g.m, g.n, g.k, g.lda, g.ldb, g.ldc, g.alpha, g.beta};
+  Args a{g.trans_a, g.trans_b, g.m, g.n, g.k, g.lda, g.ldb, g.ldc, g.alpha, g.beta, 0};
   TC* C = static_cast<TC*>(g.c);
   const TC* b = static_cast<const TC*>(bias);
-  if (g.a_dtype == DType::BF16) {
-    const dim3 grid(static_cast<unsigned>((g.n + BN - 1) / BN), static_cast<unsigned>((g.m + BM - 1) / BM));
-    gemm_bf16_wmma<TC><<<grid, 256, 0, s>>>(static_cast<const __nv_bfloat16*>(g.a),
-                                             static_cast<const __nv_bfloat16*>(g.b), C, b, a);
-    TORL_CUDA_LAUNCHED("gemm_bf16_wmma");
-  } else {
-    const dim3 grid(static_cast<unsigned>((g.n + 63) / 64), static_cast<unsigned>((g.m + 63) / 64));
-    gemm_f32_simt<TC><<<grid, 256, 0, s>>>(static_cast<const float*>(g.a), static_cast<const float*>(g.b), C, b, a);
-    TORL_CUDA_LAUNCHED("gemm_f32_simt");
+  const bool wmma = g.a_dtype == DType::BF16;
+  const int64_t tm = wmma ? BM : 64, tn = wmma ? BN : 64, tiles_m = (g.m + tm - 1) / tm;
+  for (a.tile_y0 = 0; a.tile_y0 < tiles_m; a.tile_y0 += MAX_GRID_Y) {
+    const dim3 grid(static_cast<unsigned>((g.n + tn - 1) / tn), static_cast<unsigned>(std::min(MAX_GRID_Y, tiles_m - a.tile_y0)));
+    if (wmma) {
+      gemm_bf16_wmma<TC><<<grid, 256, 0, s>>>(static_cast<const __nv_bfloat16*>(g.a),
+                                               static_cast<const __nv_bfloat16*>(g.b), C, b, a);
+      TORL_CUDA_LAUNCHED("gemm_bf16_wmma");
+    } else {
+      gemm_f32_simt<TC><<<grid, 256, 0, s>>>(static_cast<const float*>(g.a), static_cast<const float*>(g.b), C, b, a);
+      TORL_CUDA_LAUNCHED("gemm_f32_simt");
+    }
   }
 }
 

@@ -26,6 +26,12 @@ __global__ void bf16_to_f32_kernel(const __nv_bfloat16* __restrict__ x, float* _
     y[i] = __bfloat162float(x[i]);
 }
 
+__global__ void f32_to_bf16_kernel(const float* __restrict__ x, __nv_bfloat16* __restrict__ y, int64_t n) {
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    y[i] = __float2bfloat16(x[i]);  // round to nearest even
+}
+
 Tensor as_f32(const Tensor& t) {
   if (t.dtype == DType::F32) return t;
   Tensor out = empty(t.shape, DType::F32, t.device());
@@ -56,9 +62,19 @@ Tensor linear_forward(const Tensor& x0, const Tensor& w0, const Tensor* bias0) {
   const Tensor x = same ? x0 : as_f32(x0), w = same ? w0 : as_f32(w0);
   const int64_t N = x.dim(0), K = x.dim(1), M = w.dim(0);
   Tensor y = empty({N, M}, x0.dtype, x0.device());
-  Tensor bias;
-  if (bias0) bias = bias0->dtype == y.dtype ? *bias0 : (y.dtype == DType::F32 ? as_f32(*bias0) : Tensor{});
-  TORL_CHECK(!bias0 || bias.defined(), "linear (cuda): with bf16 x, bias must be bf16 too, got ", dtype_name(bias0->dtype));
+  if (bias0 && y.dtype == DType::BF16 && bias0->dtype == DType::F32) {
+    // bf16 x with an f32 bias (as the CPU accepts): x·wᵀ + bias in f32, rounded once to bf16.
+    Tensor y32 = empty({N, M}, DType::F32, x0.device());
+    gemm(args(false, true, N, M, K, x, K, w, K, y32, M), bias0->data(), dev);
+    const int64_t n = y.numel();
+    if (n) {
+      const unsigned blocks = static_cast<unsigned>(std::min<int64_t>((n + 255) / 256, 65535));
+      f32_to_bf16_kernel<<<blocks, 256, 0, current_stream(dev)>>>(y32.ptr<float>(), y.ptr<__nv_bfloat16>(), n);
+      TORL_CUDA_LAUNCHED("f32_to_bf16");
+    }
+    return y;
+  }
+  const Tensor bias = bias0 ? (bias0->dtype == y.dtype ? *bias0 : as_f32(*bias0)) : Tensor{};
   gemm(args(false, true, N, M, K, x, K, w, K, y, M), bias0 ? bias.data() : nullptr, dev);
   return y;
 }

@@ -57,7 +57,9 @@ __global__ void rmsnorm_forward(In x, In r, In w, Out y, Out s, float* __restric
 
 // dy, s, dres (optional), dx: [T, D];  w: [D];  rstd: [T] f32;
 // partial: [ceil(T / ROWS), D] f32, dw's sum over this block's rows.
-__global__ void rmsnorm_backward(In dy, In s, In w, const float* __restrict__ rstd, In dres, Out dx,
+// __launch_bounds__(1024): without it nvcc gives this kernel ~165 registers a thread, and a
+// block above 384 threads (D > 12288) cannot launch; row_threads allows up to 1024.
+__global__ void __launch_bounds__(1024) rmsnorm_backward(In dy, In s, In w, const float* __restrict__ rstd, In dres, Out dx,
                                  float* __restrict__ partial, int64_t T, int64_t D, bool vec) {
   __shared__ float red[32];
   const int64_t t0 = static_cast<int64_t>(blockIdx.x) * ROWS, t1 = min(T, t0 + ROWS);

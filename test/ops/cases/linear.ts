@@ -17,18 +17,19 @@ function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
   return out;
 }
 
-function linearCase(N: number, K: number, M: number, inputDType: 'f32' | 'bf16' | 'device'): OpCase {
+/** biasF32: an f32 bias beside bf16 x and w (both backends accept it; the sum rounds once). */
+function linearCase(N: number, K: number, M: number, inputDType: 'f32' | 'bf16' | 'device', biasF32 = false): OpCase {
   return {
     op: 'linear',
-    name: `N=${N} K=${K} M=${M} ${inputDType === 'device' ? '' : inputDType}`.trim(),
+    name: `N=${N} K=${K} M=${M} ${inputDType === 'device' ? '' : inputDType}${biasF32 ? ' f32 bias' : ''}`.trim(),
     run(device) {
       const dtype = inputDType === 'device' ? floatDType(device) : inputDType;
       const rand = rng(N * 1_000_003 + K * 1009 + M);
       let [x, w, b, dy] = [randn(N * K, rand), randn(M * K, rand), randn(M, rand), randn(N * M, rand)];
-      if (dtype === 'bf16') [x, w, b, dy] = [roundBf16(x), roundBf16(w), roundBf16(b), roundBf16(dy)];
+      if (dtype === 'bf16') [x, w, b, dy] = [roundBf16(x), roundBf16(w), biasF32 ? b : roundBf16(b), roundBf16(dy)];
       const T = (a: Float32Array, s: number[]) => torl.tensor(a, s, { dtype, device });
       const X = T(x, [N, K]), W = T(w, [M, K]);
-      const y = torl.ops.linear(X, W, T(b, [M]));
+      const y = torl.ops.linear(X, W, biasF32 ? torl.tensor(b, [M], { device }) : T(b, [M]));
       const g = torl.ops.linearBackward(T(dy, [N, M]), X, W, { bias: true });
 
       // f32 accumulation error grows ~√K; a bf16 output adds half an ulp (2^-8 relative).
@@ -60,4 +61,6 @@ export const linearCases: OpCase[] = [
   ...SHAPES.map(([N, K, M]) => linearCase(N, K, M, 'device')),
   // bf16 inputs on every backend (the CPU widens them while packing)
   ...SHAPES.filter((_, i) => i % 3 === 0).map(([N, K, M]) => linearCase(N, K, M, 'bf16')),
+  linearCase(5, 64, 64, 'bf16', true),
+  linearCase(97, 257, 65, 'bf16', true),
 ];

@@ -61,6 +61,9 @@ export const rmsnormCases: OpCase[] = [
   rmsnormCase({ T: 37, D: 33, residual: true, eps: 1e-5 }),
   rmsnormCase({ T: 65, D: 896, residual: true }),
   rmsnormCase({ T: 40, D: 1536, residual: false }),
+  // blocks of 512 and 1024 threads on a GPU (its backward needs __launch_bounds__ for them)
+  rmsnormCase({ T: 3, D: 16384, residual: true }),
+  rmsnormCase({ T: 2, D: 32768, residual: false }),
   rmsnormCase({ T: 9, D: 100, residual: false, eps: 0, xScale: 1e3 }),
   rmsnormCase({ T: 9, D: 100, residual: false, xScale: 1e-2 }),
   rmsnormCase({ T: 33, D: 64, residual: true, dtype: 'bf16' }),
