@@ -5,16 +5,19 @@ import t from 'tap';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Model, createRandomCheckpoint, loadConfig, loadTokenizer, qwen2Config } from '../../lib/index.js';
-import { qwenTokenizerDir } from '../tokenizer/fixture.js';
+import { Model, createRandomCheckpoint, demo, loadConfig, loadTokenizer, qwen2Config } from '../../lib/index.js';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'torl-save-'));
-const config = qwen2Config({ hiddenSize: 16, numAttentionHeads: 2, numKeyValueHeads: 1, intermediateSize: 32, numHiddenLayers: 1 });
+// a small byte-level BPE (torl.demo's), so the test stays cheap
+const tokDir = mkdtempSync(join(tmpdir(), 'torl-save-tok-'));
+const vocabSize = await demo.writeDemoTokenizer(tokDir, ['x^2 = 4 so x = 2 or x = -2; 1 + 1 = 2']);
+const bpeDir = () => tokDir;
+const config = qwen2Config({ hiddenSize: 16, numAttentionHeads: 2, numKeyValueHeads: 1, intermediateSize: 32, numHiddenLayers: 1, vocabSize, bosTokenId: 0, eosTokenId: vocabSize - 1 });
 const same = (a: string, b: string): boolean => readFileSync(a).equals(readFileSync(b));
 
 t.test('a loaded model saves with its source directory\'s tokenizer and generation config', async (t) => {
   const src = tmp();
-  await createRandomCheckpoint(src, config, { seed: 7, tokenizer: qwenTokenizerDir() });
+  await createRandomCheckpoint(src, config, { seed: 7, tokenizer: bpeDir() });
   writeFileSync(join(src, 'special_tokens_map.json'), '{"eos_token": "<|endoftext|>"}\n');
   const model = await Model.load(src);
   t.equal(model.sourceDir, src);
@@ -41,9 +44,9 @@ t.test('a random model saves without tokenizer files, or with those of tokenizer
   t.same(readdirSync(bare).sort(), ['config.json', 'model.safetensors']);
   t.equal(JSON.parse(readFileSync(join(bare, 'config.json'), 'utf8')).torch_dtype, 'bfloat16');
   const full = tmp();
-  await model.save(full, { tokenizerDir: qwenTokenizerDir() });
+  await model.save(full, { tokenizerDir: bpeDir() });
   t.same(readdirSync(full).sort(), ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
-  t.ok(same(join(qwenTokenizerDir(), 'tokenizer.json'), join(full, 'tokenizer.json')));
+  t.ok(same(join(bpeDir(), 'tokenizer.json'), join(full, 'tokenizer.json')));
 });
 
 t.test('path errors say what torl expected', async (t) => {
