@@ -91,8 +91,8 @@ const schema = z.object({
     betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).default([0.9, 0.999]),
     eps: positive.default(1e-8),
     weightDecay: z.number().min(0).default(0.01),
-    /** Global gradient-norm clip. */
-    gradClip: positive.default(1),
+    /** Global gradient-norm clip (AdamW's maxGradNorm; `gradClip`, veRL's grad_clip, is an alias). */
+    maxGradNorm: positive.default(1),
     schedule: schedule.default({ type: 'constant' }),
     /** The ratio is clipped to [1 − low, 1 + high]. */
     clipRatio: clipBounds.default(0.2),
@@ -141,7 +141,7 @@ export type TrainerConfigInput = z.input<typeof schema>;
 /** The configuration with every default applied; throws listing each bad field by its path. */
 /** Old spellings still accepted, by group: alias → the field's name (the resolved config has only the names). */
 export const CONFIG_ALIASES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
-  actor: { lossAggregation: 'aggregation' },
+  actor: { lossAggregation: 'aggregation', gradClip: 'maxGradNorm' },
 };
 
 /** `input` with each alias renamed to its field (an alias beside its field is an issue). */

@@ -135,7 +135,7 @@ export class GrpoTrainer {
     const model = await Model.load(checkpoint ? join(checkpoint.dir, 'model') : resolve(c.model.path), { device: c.model.device, dtype: c.model.dtype });
     if (tokenizer.vocabSize > model.config.vocabSize) throw new Error(`model: the tokenizer has ${tokenizer.vocabSize} ids but the model's vocab_size is ${model.config.vocabSize}`);
     const a = c.actor;
-    const optimizer = new AdamW(model, { lr: a.lr, betas: a.betas, eps: a.eps, weightDecay: a.weightDecay, maxGradNorm: a.gradClip, schedule: a.schedule });
+    const optimizer = new AdamW(model, { lr: a.lr, betas: a.betas, eps: a.eps, weightDecay: a.weightDecay, maxGradNorm: a.maxGradNorm, schedule: a.schedule });
     if (checkpoint) {
       const ck = await readCheckpoint(checkpoint.dir);
       this.checkSameRun(ck.state.config);

@@ -1,7 +1,7 @@
 // One name per concept across ops.grpoLoss, Model.forwardBackward's GRPO loss and the trainer's
 // actor config: clipRatio, dualClip, klCoef, klType ('k1' | 'k2' | 'k3'), entropyCoef, aggregation.
 // The old spellings still accepted are aliases: ops' clipLow/clipHigh/clipRatioC and veRL's KL names
-// ('kl', 'mse', 'low_var_kl'); the trainer's actor.lossAggregation.
+// ('kl', 'mse', 'low_var_kl'); the trainer's actor.lossAggregation and actor.gradClip (= maxGradNorm, AdamW's name).
 import t from 'tap';
 import * as torl from '../../lib/index.js';
 import { randn, rng } from '../helpers/reference.js';
@@ -57,13 +57,16 @@ t.test('Model.forwardBackward takes the same names (klCoef, klType, clipRatio, d
   await t.rejects(model.forwardBackward(batch, { type: 'grpo', oldLogprobs, advantages, klType: 'low_var_kl' as 'k3' }), /Model.forwardBackward: loss.klType must be 'k1', 'k2' or 'k3', got "low_var_kl"/);
 });
 
-t.test('trainer config: actor.aggregation, with actor.lossAggregation as an alias', (t) => {
+t.test('trainer config: actor.aggregation and actor.maxGradNorm, with actor.lossAggregation and actor.gradClip as aliases', (t) => {
   const base = { model: { path: 'm' }, data: { train: 'd.jsonl' } };
   const named = torl.resolveTrainerConfig({ ...base, actor: { aggregation: 'seq-mean-token-sum' } });
   const aliased = torl.resolveTrainerConfig({ ...base, actor: { lossAggregation: 'seq-mean-token-sum' } });
   t.equal(named.actor.aggregation, 'seq-mean-token-sum');
   t.same(aliased, named, 'the alias resolves to the name; the resolved config holds only the name');
   t.notOk('lossAggregation' in aliased.actor);
+  t.equal(torl.resolveTrainerConfig({ ...base, actor: { gradClip: 0.5 } }).actor.maxGradNorm, 0.5, 'gradClip is maxGradNorm');
+  t.notOk('gradClip' in torl.resolveTrainerConfig({ ...base, actor: { gradClip: 0.5 } }).actor);
+  t.throws(() => torl.resolveTrainerConfig({ ...base, actor: { gradClip: 1, maxGradNorm: 1 } }), /actor\.gradClip: an alias of actor\.maxGradNorm; give one of them/);
   t.throws(() => torl.resolveTrainerConfig({ ...base, actor: { lossAggregation: 'token-mean', aggregation: 'token-mean' } }), /actor\.lossAggregation: an alias of actor\.aggregation; give one of them/);
   t.throws(() => torl.resolveTrainerConfig({ ...base, actor: { lossAggregation: 'mean' } }), /actor\.aggregation: /);
   t.equal(torl.grpoLossSpec({ oldLogprobs: new Float32Array(1), advantages: new Float32Array(1), refLogprobs: undefined } as never, named.actor, 1).aggregation, 'seq-mean-token-sum');

@@ -50,7 +50,7 @@ t.test("the recipe's config: ToRL's values, each with its source", async (t) => 
   const c = await loadTrainerConfig(recipe);
   t.same([c.data.trainBatchSize, c.rollout.n, c.data.maxPromptTokens, c.rollout.maxResponseTokens, c.rollout.maxToolCalls], [128, 16, 400, 3072, 1], '128 prompts × 16, 400 + 3072 tokens, C = 1');
   t.same([c.rollout.temperature, c.rollout.topP, c.rollout.topK, c.rollout.val.temperature, c.rollout.val.n], [1, 1, -1, 0, 1], 'sampling; greedy validation');
-  t.same([c.actor.lr, c.actor.weightDecay, c.actor.gradClip, c.actor.clipRatio, c.actor.klCoef, c.actor.entropyCoef, c.actor.ppoEpochs, c.actor.microBatchTokens], [1e-6, 0.01, 1, 0.2, 0, 0, 1, 16384]);
+  t.same([c.actor.lr, c.actor.weightDecay, c.actor.maxGradNorm, c.actor.clipRatio, c.actor.klCoef, c.actor.entropyCoef, c.actor.ppoEpochs, c.actor.microBatchTokens], [1e-6, 0.01, 1, 0.2, 0, 0, 1, 16384]);
   t.same([c.trainer.totalEpochs, c.trainer.saveFreq, c.trainer.testFreq, c.trainer.valBeforeTrain, c.data.template, c.reward.function], [300, 20, 4, true, 'tir_base_0309', 'torl']);
   t.same(c.data.train, '../shared/data/limr/limr1389.jsonl', 'the LIMR stand-in for the missing train.parquet');
   const values = readFileSync(recipe, 'utf8').split('\n').filter((l) => /^\s+\w+:\s*\S/.test(l) && !/^\s*#/.test(l));

@@ -16,7 +16,7 @@ t.test("defaults: ToRL's script over veRL's ppo_trainer.yaml", (t) => {
   t.match(c.reward, { function: 'torl', codePenalty: 0 });
   t.match(c.algorithm, { normAdvByStd: true, eps: 1e-6 });
   t.same(c.actor.betas, [0.9, 0.999]);
-  t.match(c.actor, { lr: 1e-6, weightDecay: 0.01, gradClip: 1, clipRatio: 0.2, dualClip: false, klCoef: 0, entropyCoef: 0, aggregation: 'token-mean', ppoEpochs: 1, microBatchTokens: 16384, oldLogprobs: 'auto' });
+  t.match(c.actor, { lr: 1e-6, weightDecay: 0.01, maxGradNorm: 1, clipRatio: 0.2, dualClip: false, klCoef: 0, entropyCoef: 0, aggregation: 'token-mean', ppoEpochs: 1, microBatchTokens: 16384, oldLogprobs: 'auto' });
   t.same(c.actor.schedule, { type: 'constant' });
   t.equal(c.actor.ppoMiniBatchSize, undefined, 'one update per step');
   t.match(c.trainer, { totalEpochs: 300, saveFreq: 20, testFreq: 4, valBeforeTrain: true });
