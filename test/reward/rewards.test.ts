@@ -67,8 +67,8 @@ t.test('options reach extraction and equivalence', async (t) => {
 });
 
 t.test('configureGrader checks its settings', async (t) => {
-  t.throws(() => configureGrader({ workers: 0 }), /workers must be a number ≥ 1/);
-  t.throws(() => configureGrader({ startupTimeoutMs: Number.NaN }), RangeError);
+  t.throws(() => configureGrader({ workers: 0 }), new RangeError('configureGrader: workers must be a number ≥ 1, got 0'));
+  t.throws(() => configureGrader({ startupTimeoutMs: Number.NaN }), new RangeError('configureGrader: startupTimeoutMs must be a number ≥ 1, got NaN'));
 });
 
 t.test('inputs are checked: a non-string response or gold is a TypeError naming the argument', async (t) => {
