@@ -409,8 +409,6 @@ export class GrpoTrainer {
 
   /** A resumed run continues the same recipe: only trainer.totalSteps may differ. */
   private checkSameRun(saved: TrainerConfig): void {
-    const strip = (c: TrainerConfig) => JSON.stringify({ ...c, trainer: { ...c.trainer, totalSteps: undefined } });
-    if (strip(saved) === strip(this.config)) return;
     const diff: string[] = [];
     const walk = (a: unknown, b: unknown, path: string) => {
       if (JSON.stringify(a) === JSON.stringify(b)) return;
@@ -419,7 +417,7 @@ export class GrpoTrainer {
       } else if (path !== 'trainer.totalSteps') diff.push(`${path} (checkpoint ${JSON.stringify(a)}, now ${JSON.stringify(b)})`);
     };
     walk(saved, this.config, '');
-    throw new Error(`resume: the config differs from the checkpoint's in ${diff.join(', ')}`);
+    if (diff.length > 0) throw new Error(`resume: the config differs from the checkpoint's in ${diff.join(', ')}`);
   }
 }
 
