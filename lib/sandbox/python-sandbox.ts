@@ -20,9 +20,10 @@ import { checkPositive, failure, resolveRequest, type ResolvedRequest } from './
 import type { CodeRunner, RunRequest, RunResult } from './types.js';
 import { WorkerProcess, type WorkerHello, type WorkerLaunch } from './worker-process.js';
 
-/** The worker script, found from lib/sandbox (sources) and from dist/sandbox (compiled):
- *  both sit two levels below the package root, and the package ships lib/. */
-export const WORKER_PY = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'lib', 'sandbox', 'worker.py');
+/** The worker, a Python package run as `python <its directory> <JSON config>`, found from
+ *  lib/sandbox (sources) and from dist/sandbox (compiled): both sit two levels below the
+ *  package root, and the package ships lib/. */
+export const WORKER_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'lib', 'sandbox', 'torl_worker');
 
 export interface PythonSandboxOptions {
   /** Worker processes (parallel runs). Default: the number of cores. */
@@ -279,9 +280,9 @@ export class PythonSandbox implements CodeRunner {
       maxProcesses: o.maxProcesses,
       env,
     };
-    const python = [probe.executable, WORKER_PY, JSON.stringify(cfg)];
+    const python = [probe.executable, WORKER_DIR, JSON.stringify(cfg)];
     if (mode === 'rlimits') return { command: python[0]!, args: python.slice(1), env };
-    const args = [...bwrapArgs([...probe.paths, dirname(WORKER_PY)], env, asRoot), '--', ...python];
+    const args = [...bwrapArgs([...probe.paths, WORKER_DIR], env, asRoot), '--', ...python];
     return { command: o.bwrap, args, env: {} };
   }
 

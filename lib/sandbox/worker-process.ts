@@ -1,4 +1,4 @@
-// One Python worker process (lib/sandbox/worker.py) and its JSON-lines conversation.
+// One Python worker process (lib/sandbox/torl_worker/) and its JSON-lines conversation.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { failure, type ResolvedRequest } from './request.js';

@@ -4,7 +4,7 @@
 // a machine that has Node.js but none of our npm dependencies.
 //   node scripts/gpu/bundle.mjs <outdir>
 import { build } from 'esbuild';
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -44,11 +44,14 @@ for (const [dir, dests] of [['bench', ['bench']], ['bench/ops', ['bench/ops', 'b
     for (const f of readdirSync(join(root, dir)).filter((f) => f.endsWith('.py'))) copyFileSync(join(root, dir, f), join(out, dest, f));
   }
 }
-// The sandbox finds its worker at <module dir>/../../lib/sandbox/worker.py (python-sandbox.ts): for a
-// bundle in <out>/bench/ that is <out>/../lib/sandbox/ (inside the repository: build/lib/sandbox/).
-const workerDir = join(out, '..', 'lib', 'sandbox');
-if (workerDir !== join(root, 'lib', 'sandbox')) {
+// The sandbox finds its worker package at <module dir>/../../lib/sandbox/torl_worker/ (python-sandbox.ts):
+// for a bundle in <out>/bench/ that is <out>/../lib/sandbox/torl_worker/ (inside the repository:
+// build/lib/sandbox/torl_worker/).
+const workerDir = join(out, '..', 'lib', 'sandbox', 'torl_worker');
+if (workerDir !== join(root, 'lib', 'sandbox', 'torl_worker')) {
+  rmSync(workerDir, { recursive: true, force: true });
   mkdirSync(workerDir, { recursive: true });
-  copyFileSync(join(root, 'lib', 'sandbox', 'worker.py'), join(workerDir, 'worker.py'));
+  const src = join(root, 'lib', 'sandbox', 'torl_worker');
+  for (const f of readdirSync(src).filter((f) => f.endsWith('.py'))) copyFileSync(join(src, f), join(workerDir, f));
 }
 console.log(`bundled ${tests.length} test files and ${benches.length} benchmarks into ${out}`);

@@ -32,7 +32,7 @@ t.test('npm pack: what an install needs, and nothing it does not', (t) => {
   tarball = join(work, info!.filename);
   files = info!.files.map((f) => f.path);
   const has = new Set(files);
-  for (const f of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'types/native.d.ts', 'CMakeLists.txt', 'binding.gyp', 'scripts/install.mjs', 'scripts/sources.mjs', 'lib/sandbox/worker.py', 'lib/eval/data/SOURCE.md']) t.ok(has.has(f), `ships ${f}`);
+  for (const f of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'types/native.d.ts', 'CMakeLists.txt', 'binding.gyp', 'scripts/install.mjs', 'scripts/sources.mjs', 'lib/sandbox/torl_worker/__main__.py', 'lib/sandbox/torl_worker/syscall_filter.py', 'lib/eval/data/SOURCE.md']) t.ok(has.has(f), `ships ${f}`);
   for (const b of ['aime24', 'aime25', 'math500', 'olympiadbench', 'amc23', 'math500_level5']) t.ok(has.has(`lib/eval/data/${b}.jsonl`), `ships the ${b} benchmark`);
   // every native source the repository tracks (the build lists native/ by folder: scripts/sources.mjs)
   const tracked = git(['ls-files', 'native']).stdout.split('\n').filter(Boolean);

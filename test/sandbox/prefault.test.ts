@@ -1,14 +1,13 @@
-// The worker's page prefaulting (lib/sandbox/worker.py: written_pages, populate, Ahead, Learned),
+// The worker's page prefaulting (lib/sandbox/torl_worker/prefault.py: written_pages, populate, Ahead, Learned),
 // checked in a plain Python process against the kernel's own page map.
 import { execFileSync } from 'node:child_process';
 import t from 'tap';
-import { WORKER_PY } from '../../lib/sandbox/python-sandbox.js';
+import { WORKER_DIR } from '../../lib/sandbox/python-sandbox.js';
 
 const SCRIPT = String.raw`
-import importlib.util, json, mmap, os, sys
-spec = importlib.util.spec_from_file_location('worker', sys.argv[1])
-w = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(w)
+import importlib, json, mmap, os, sys
+sys.path.insert(0, os.path.dirname(sys.argv[1]))
+w = importlib.import_module('torl_worker.prefault')
 out = {}
 
 # A fresh learner: a hostile report is clipped to the given ranges, junk entries dropped.
@@ -59,7 +58,7 @@ print(json.dumps(out))
 `;
 
 t.test('prefault: clipping, majority vote, page map after fork, copies ahead', async (t) => {
-  const got = JSON.parse(execFileSync('python3', ['-c', SCRIPT, WORKER_PY], { encoding: 'utf8' })) as Record<string, unknown>;
+  const got = JSON.parse(execFileSync('python3', ['-B', '-c', SCRIPT, WORKER_DIR], { encoding: 'utf8' })) as Record<string, unknown>;
   t.same(got.clipped, [[10, 15], [31, 33]], 'a hostile report is clipped to the zygote mappings');
   t.same(got.capped, [[10, 15], [31, 33]], 'a report past MAX_PAGES is dropped');
   t.same(got.majority, [[15, 20]], 'pages seen in at least half of the reports');

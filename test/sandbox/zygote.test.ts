@@ -1,4 +1,4 @@
-// The worker's zygote (lib/sandbox/worker.py): the process that holds the preloaded
+// The worker's zygote (lib/sandbox/torl_worker/zygote.py): the process that holds the preloaded
 // modules and forks each spare as the worker's own child (clone with CLONE_PARENT), or,
 // when a preload started threads, with a plain fork whose child the worker adopts. Run in
 // rlimits mode, so the pids seen here are the snippets' own.
