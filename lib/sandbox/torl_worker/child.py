@@ -12,7 +12,7 @@ import types
 from .base import CTL_FD, EXIT, PR_SET_PDEATHSIG, SETUP_FAILED, STATUS_FD, libc, prctl, read_all
 from .limits import child_limit, child_prepare
 from .prefault import mapped_ranges, written_pages
-from .snippet import child_run
+from .snippet import child_run, python_c_world
 
 
 def place_fds(targets):
@@ -76,6 +76,7 @@ def child_main(chan, cfg, measure, ahead):
     scratch = cfg['scratch']
     try:
         child_prepare(cfg, scratch)
+        python_c_world()
         rehearse()
         error = None
     except BaseException as e:
@@ -97,11 +98,21 @@ def child_main(chan, cfg, measure, ahead):
             os._exit(SETUP_FAILED)
     # The snippet may rebind anything in os, json, resource, sys: keep our own references.
     write, dumps, getpid, getrusage, _exit, written = os.write, json.dumps, os.getpid, resource.getrusage, os._exit, written_pages
+    setsig, kill, SIGINT, SIG_DFL = signal.signal, os.kill, signal.SIGINT, signal.SIG_DFL
     streams = (sys.stdout, sys.stderr)
     exit_code, exc_name = child_run(req['code'])
     for stream in streams + (sys.stdout, sys.stderr):
         try:
             stream.flush()
+        except BaseException:
+            pass
+    if exc_name is not None and exit_code == 130:
+        # An uncaught KeyboardInterrupt: as `python3 -c`, the process ends by SIGINT after
+        # its traceback and exit handlers (no status line: the worker reports the signal
+        # from the wait status), or exits 130 where SIGINT is blocked.
+        try:
+            setsig(SIGINT, SIG_DFL)
+            kill(getpid(), SIGINT)
         except BaseException:
             pass
     try:
