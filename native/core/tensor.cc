@@ -205,7 +205,7 @@ Tensor to_dtype(const Tensor& t, DType dtype) {
   Tensor out = empty(t.shape, dtype, t.device());
   const int64_t n = t.numel();
   if (t.dtype == dtype) {
-    std::memcpy(out.data(), t.data(), t.nbytes());
+    if (t.nbytes()) std::memcpy(out.data(), t.data(), t.nbytes());  // (null data when empty)
   } else {
     for (int64_t i = 0; i < n; ++i) store(out, i, load(t, i));
   }

@@ -34,7 +34,8 @@ inline float exp_approx(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.f;
-  const int32_t e = (__builtin_bit_cast(int32_t, t) - __builtin_bit_cast(int32_t, magic)) << 23;
+  // n · 2^23 (|n| ≤ 127 fits): a multiply, not `<< 23`, which is undefined for negative n before C++20 (UBSan)
+  const int32_t e = (__builtin_bit_cast(int32_t, t) - __builtin_bit_cast(int32_t, magic)) * (1 << 23);
   return __builtin_bit_cast(float, __builtin_bit_cast(int32_t, p) + e);
 }
 

@@ -91,6 +91,12 @@ Napi::Value JsTensor::ByteLength(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(live("byteLength").nbytes()));
 }
 
+// dst ← t's bytes. An empty tensor has no storage (null data), and memcpy from null is
+// undefined even for 0 bytes (UBSan), so nothing is copied then.
+static void copy_out(void* dst, const Tensor& t) {
+  if (t.nbytes()) std::memcpy(dst, t.data(), t.nbytes());
+}
+
 // Host copy of t (t itself when it is already on the host).
 static Tensor on_host(const Tensor& t) { return t.device().is_cpu() ? t : to_device(t, Device{}); }
 
@@ -101,29 +107,29 @@ Napi::Value JsTensor::ToArray(const Napi::CallbackInfo& info) {
   switch (h.dtype) {
     case DType::F32: {
       auto a = Napi::Float32Array::New(env, n);
-      std::memcpy(a.Data(), h.data(), h.nbytes());
+      copy_out(a.Data(), h);
       return a;
     }
     case DType::BF16:
     case DType::F16: {
       auto a = Napi::Float32Array::New(env, n);
       const Tensor f = to_dtype(h, DType::F32);
-      std::memcpy(a.Data(), f.data(), f.nbytes());
+      copy_out(a.Data(), f);
       return a;
     }
     case DType::I32: {
       auto a = Napi::Int32Array::New(env, n);
-      std::memcpy(a.Data(), h.data(), h.nbytes());
+      copy_out(a.Data(), h);
       return a;
     }
     case DType::I64: {
       auto a = Napi::TypedArrayOf<int64_t>::New(env, n, napi_bigint64_array);
-      std::memcpy(a.Data(), h.data(), h.nbytes());
+      copy_out(a.Data(), h);
       return a;
     }
     case DType::U8: {
       auto a = Napi::Uint8Array::New(env, n);
-      std::memcpy(a.Data(), h.data(), h.nbytes());
+      copy_out(a.Data(), h);
       return a;
     }
   }
@@ -133,7 +139,7 @@ Napi::Value JsTensor::ToArray(const Napi::CallbackInfo& info) {
 Napi::Value JsTensor::ToBytes(const Napi::CallbackInfo& info) {
   const Tensor h = on_host(live("toBytes"));
   auto a = Napi::Uint8Array::New(info.Env(), h.nbytes());
-  if (h.nbytes()) std::memcpy(a.Data(), h.data(), h.nbytes());
+  copy_out(a.Data(), h);
   return a;
 }
 
