@@ -18,6 +18,12 @@ __global__ void cast_forward(In x, Out y, int64_t n, bool vec) {
 
 }  // namespace
 
+void cast_into(In x, Out y, int64_t n, int device) {
+  if (!n) return;
+  cast_forward<<<grid_for((n + 7) / 8, 256), 256, 0, current_stream(device)>>>(x, y, n, aligned16({x.p, y.p}));
+  TORL_CUDA_LAUNCHED("cast_forward");
+}
+
 Tensor cast(const Tensor& t, DType dtype) {
   if (t.dtype == dtype) return t;
   TORL_CHECK((t.dtype == DType::F32 || t.dtype == DType::BF16) && (dtype == DType::F32 || dtype == DType::BF16),
@@ -25,12 +31,7 @@ Tensor cast(const Tensor& t, DType dtype) {
   const int dev = t.device().index;
   set_device(dev);
   Tensor y = empty(t.shape, dtype, t.device());
-  const int64_t n = t.numel();
-  if (n) {
-    cast_forward<<<grid_for((n + 7) / 8, 256), 256, 0, current_stream(dev)>>>(in(t), out(y), n,
-                                                                              aligned16({t.data(), y.data()}));
-    TORL_CUDA_LAUNCHED("cast_forward");
-  }
+  cast_into(in(t), out(y), t.numel(), dev);
   return y;
 }
 

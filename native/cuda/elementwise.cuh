@@ -137,5 +137,7 @@ inline unsigned grid_for(int64_t n, int threads) {
 
 // t in `dtype` (f32 or bf16) on t's device: t itself when it already is, else a converted copy.
 Tensor cast(const Tensor& t, DType dtype);
+// y[0 : n] = x[0 : n] converted to y's dtype, on `device`'s current stream (y allocated by the caller).
+void cast_into(In x, Out y, int64_t n, int device);
 
 }  // namespace torl::cuda

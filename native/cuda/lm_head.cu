@@ -17,7 +17,8 @@
 //            dhidden[tile] += dz·W[chunk] and dweight[chunk] (+)= dzᵀ·hidden[tile].
 // So the [T, V] logits never exist: the scratch is T_TILE·CHUNK·4 bytes
 // (+ ·2 for the bf16 dz) plus O(T) statistics, whatever V is.
-// Hidden and weight of different dtypes are both cast to f32 first.
+// Hidden and weight of different dtypes are both computed in f32 (Operands): the
+// hidden cast whole, a bf16 weight one vocabulary chunk at a time.
 // Not yet run on a GPU (written without one): checked only by compilation;
 // the op table's cases (T ≤ 515) use a single token tile, so the multi-tile
 // accumulation is first exercised by bench/ops/train_gpu.ts (T = 16384).
@@ -154,18 +155,46 @@ __global__ void cross_entropy_backward(const void* mask, bool mask_u8, double co
   dlogprob[t] = count != 0 ? static_cast<float>(-w / count) : 0.f;
 }
 
-// hidden and weight in one dtype (the GEMMs need it): as given, or both f32.
-struct Operands {
-  Tensor h, w;
-  Operands(const Tensor& hidden, const Tensor& weight) {
+const void* row_ptr(const Tensor& t, int64_t r) {
+  return static_cast<const char*>(t.data()) + r * t.dim(1) * static_cast<int64_t>(dtype_size(t.dtype));
+}
+
+// hidden and weight as the GEMMs take them (A and B of one dtype). One dtype: as given.
+// Mixed: both in f32, as the CPU widens them: the hidden cast whole ([T, D], the size of
+// the input), a bf16 weight one vocabulary chunk at a time, when the chunk loop (chunks
+// outer) first reaches it, into a [min(V, CHUNK), D] f32 scratch. Casting the whole
+// [V, D] weight instead would allocate and write V·D·4 bytes on every call (0.93 GB at
+// V 151936, D 1536); the chunk is CHUNK·D·4 (50 MB at D 1536). The casts and the GEMMs
+// run on one stream, so the next chunk's cast follows the last GEMM that reads this one.
+class Operands {
+ public:
+  Tensor h;  // the hidden in the GEMMs' dtype
+
+  Operands(const Tensor& hidden, const Tensor& weight) : weight_(weight) {
     const bool same = hidden.dtype == weight.dtype;
     h = same ? hidden : cast(hidden, DType::F32);
-    w = same ? weight : cast(weight, DType::F32);
+    chunked_ = !same && weight.dtype != DType::F32;
+    if (chunked_) chunk_ = empty({std::min(weight.dim(0), CHUNK), weight.dim(1)}, DType::F32, weight.device());
   }
-  // The bytes of the casts made (scratch of the call).
-  int64_t cast_bytes(const Tensor& hidden, const Tensor& weight) const {
-    return static_cast<int64_t>((h.data() != hidden.data() ? h.nbytes() : 0) + (w.data() != weight.data() ? w.nbytes() : 0));
+  DType w_dtype() const { return chunked_ ? DType::F32 : weight_.dtype; }
+  // The weight rows j0 … j0 + cols (j0 a chunk start) in w_dtype(): cast on the first use of the chunk.
+  const void* w_rows(int64_t j0, int64_t cols, int dev) {
+    if (!chunked_) return row_ptr(weight_, j0);
+    if (loaded_ != j0) {
+      cast_into(In{row_ptr(weight_, j0), true}, out(chunk_), cols * weight_.dim(1), dev);
+      loaded_ = j0;
+    }
+    return chunk_.data();
   }
+  // The bytes of the casts (scratch of the call).
+  int64_t cast_bytes(const Tensor& hidden) const {
+    return static_cast<int64_t>((h.data() != hidden.data() ? h.nbytes() : 0) + (chunked_ ? chunk_.nbytes() : 0));
+  }
+
+ private:
+  Tensor weight_, chunk_;
+  bool chunked_ = false;
+  int64_t loaded_ = -1;  // the chunk start chunk_ holds
 };
 
 // The tiling of one call.
@@ -176,19 +205,15 @@ struct Tiles {
         ldz((std::min(V, CHUNK) + 7) / 8 * 8) {}
 };
 
-const void* row_ptr(const Tensor& t, int64_t r) {
-  return static_cast<const char*>(t.data()) + r * t.dim(1) * static_cast<int64_t>(dtype_size(t.dtype));
-}
-
 // z[rows, cols] (ldz) = alpha · h[t0 : t0 + rows] · w[j0 : j0 + cols]ᵀ, f32.
-void logits(const Operands& x, const Tiles& tl, int64_t t0, int64_t rows, int64_t j0, int64_t cols, float alpha,
+void logits(Operands& x, const Tiles& tl, int64_t t0, int64_t rows, int64_t j0, int64_t cols, float alpha,
             float* z, int dev) {
   GemmArgs g;
   g.trans_b = true;
   g.m = rows; g.n = cols; g.k = tl.D;
   g.alpha = alpha;
   g.a = row_ptr(x.h, t0); g.a_dtype = x.h.dtype; g.lda = tl.D;
-  g.b = row_ptr(x.w, j0); g.b_dtype = x.w.dtype; g.ldb = tl.D;
+  g.b = x.w_rows(j0, cols, dev); g.b_dtype = x.w_dtype(); g.ldb = tl.D;
   g.c = z; g.c_dtype = DType::F32; g.ldc = tl.ldz;
   gemm(g, nullptr, dev);
 }
@@ -204,8 +229,8 @@ LmHeadOut forward(const Tensor& hidden, const Tensor& weight, const Tensor& targ
   const int dev = hidden.device().index;
   set_device(dev);
   const cudaStream_t s = current_stream(dev);
-  const Operands x(hidden, weight);
-  const Tiles tl(x.h, x.w);
+  Operands x(hidden, weight);
+  const Tiles tl(x.h, weight);
   LmHeadOut out;
   out.logprob = empty({tl.T}, DType::F32, hidden.device());
   out.entropy = empty({tl.T}, DType::F32, hidden.device());
@@ -227,7 +252,7 @@ LmHeadOut forward(const Tensor& hidden, const Tensor& weight, const Tensor& targ
       out.lse.ptr<float>(), tl.T);
   TORL_CUDA_LAUNCHED("lm_head_forward_finish");
   out.scratch_bytes = static_cast<int64_t>(scratch.nbytes() + st.nbytes() + zt.nbytes());
-  out.scratch_bytes += x.cast_bytes(hidden, weight);
+  out.scratch_bytes += x.cast_bytes(hidden);
   return out;
 }
 
@@ -236,13 +261,13 @@ LmHeadGrads backward(const Tensor* dlogprob, const Tensor* dentropy, const Tenso
   const int dev = hidden.device().index;
   set_device(dev);
   const cudaStream_t s = current_stream(dev);
-  const Operands x(hidden, weight);
-  const Tiles tl(x.h, x.w);
+  Operands x(hidden, weight);
+  const Tiles tl(x.h, weight);
   LmHeadGrads out;
   out.dhidden = zeros({tl.T, tl.D}, DType::F32, hidden.device());
   out.dweight = zeros({tl.V, tl.D}, DType::F32, hidden.device());
   if (tl.T == 0 || tl.D == 0) return out;
-  const bool bf16 = x.w.dtype == DType::BF16;
+  const bool bf16 = x.w_dtype() == DType::BF16;
   Tensor scratch = empty({tl.rows, tl.ldz}, DType::F32, hidden.device());
   Tensor dz = bf16 ? empty({tl.rows, tl.ldz}, DType::BF16, hidden.device()) : scratch;
   const float scale = static_cast<float>(1.0 / temperature);
@@ -258,7 +283,7 @@ LmHeadGrads backward(const Tensor* dlogprob, const Tensor* dentropy, const Tenso
     dh.m = rows; dh.n = tl.D; dh.k = cols;
     dh.beta = 1.f;
     dh.a = dz.data(); dh.a_dtype = dz.dtype; dh.lda = tl.ldz;
-    dh.b = row_ptr(x.w, j0); dh.b_dtype = x.w.dtype; dh.ldb = tl.D;
+    dh.b = x.w_rows(j0, cols, dev); dh.b_dtype = x.w_dtype(); dh.ldb = tl.D;
     dh.c = out.dhidden.ptr<float>() + t0 * tl.D; dh.c_dtype = DType::F32; dh.ldc = tl.D;
     gemm(dh, nullptr, dev);
     GemmArgs dw;  // dweight[j0 : j0 + cols] += dzᵀ · hidden[t0 : t0 + rows]
@@ -271,7 +296,7 @@ LmHeadGrads backward(const Tensor* dlogprob, const Tensor* dentropy, const Tenso
     gemm(dw, nullptr, dev);
   });
   out.scratch_bytes = static_cast<int64_t>(scratch.nbytes() + (bf16 ? dz.nbytes() : 0));
-  out.scratch_bytes += x.cast_bytes(hidden, weight);
+  out.scratch_bytes += x.cast_bytes(hidden);
   return out;
 }
 
