@@ -19,8 +19,12 @@
 //                              per (key, KV head) over its query heads. Slow but
 //                              simple; f32 inputs keep f32 precision.
 //   attention_delta            D = rowsum(dO ∘ O), [Hq, T] f32
-//   attention_convert          f32 accumulators → the output dtype (and dout/out
-//                              to q's dtype when they differ)
+//   attention_convert          f32 accumulators → the output dtype (and out to
+//                              q's dtype when they differ)
+// dout keeps its own dtype (as on the CPU): an f32 dout with bf16 q/k/v is read
+// in f32 by the generic kernels (the flash kernels feed dout to bf16 MMAs, which
+// would round it); the model's backward passes a bf16 dout (linear backward's dx
+// is in x's dtype), so it stays on the flash path.
 // Never materialised: the [T, T] scores or probabilities, or anything of that
 // size. The backward's scratch is fp32 dQ [T, Hq, Dh] and dK, dV [T, Hkv, Dh]
 // (the outputs themselves for f32 inputs) and delta [Hq, T].
@@ -214,10 +218,10 @@ __global__ void __launch_bounds__(kGenericThreads) attention_forward_generic(
 }
 
 // dq: [T, Hq, Dh] f32 (written); the rest as the forward, plus dout [T, Hq, Dh]
-// and delta [Hq, T]. One warp per (token, query head).
-template <typename T>
+// (in its own dtype TD) and delta [Hq, T]. One warp per (token, query head).
+template <typename T, typename TD>
 __global__ void __launch_bounds__(kGenericThreads) attention_dq_generic(
-    const T* __restrict__ dout, const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v,
+    const TD* __restrict__ dout, const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v,
     const float* __restrict__ lse, const float* __restrict__ delta, const int32_t* __restrict__ seq, int B,
     int64_t Tn, int Hq, int Hkv, int Dh, float scale, float scale_log2, float* __restrict__ dq) {
   WarpRow w;
@@ -241,9 +245,9 @@ __global__ void __launch_bounds__(kGenericThreads) attention_dq_generic(
 
 // dk, dv: [T, Hkv, Dh] f32 (written); one warp per (key, KV head), summing
 // over the query heads of its group and the queries at or after the key.
-template <typename T>
+template <typename T, typename TD>
 __global__ void __launch_bounds__(kGenericThreads) attention_dkdv_generic(
-    const T* __restrict__ dout, const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v,
+    const TD* __restrict__ dout, const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v,
     const float* __restrict__ lse, const float* __restrict__ delta, const int32_t* __restrict__ seq, int B,
     int64_t Tn, int Hq, int Hkv, int Dh, float scale, float scale_log2, float* __restrict__ dk,
     float* __restrict__ dv) {
@@ -258,7 +262,7 @@ __global__ void __launch_bounds__(kGenericThreads) attention_dkdv_generic(
   for (int h = w.h * group; h < (w.h + 1) * group; ++h)
     for (int64_t t = w.t; t < w.s1; ++t) {
       const T* qr = q + t * ldq + static_cast<int64_t>(h) * Dh;
-      const T* dor = dout + t * ldq + static_cast<int64_t>(h) * Dh;
+      const TD* dor = dout + t * ldq + static_cast<int64_t>(h) * Dh;
       const float p = exp2f(dot_row(kr, qr, Dh) - lse[static_cast<int64_t>(h) * Tn + t] * kLog2e);
       const float dp = dot_row(vr, dor, Dh);
       axpy_row(dva, p, dor, Dh);
@@ -268,15 +272,15 @@ __global__ void __launch_bounds__(kGenericThreads) attention_dkdv_generic(
   store_row(dv + krow, Dh, 1.f, dva);
 }
 
-// delta[h, t] = Σ_d dout[t, h, d] · out[t, h, d];  dout, out: [T, H, Dh], delta: [H, T] f32.
-template <typename T>
-__global__ void __launch_bounds__(kGenericThreads) attention_delta(const T* __restrict__ dout,
+// delta[h, t] = Σ_d dout[t, h, d] · out[t, h, d];  dout (TD), out (T): [T, H, Dh], delta: [H, T] f32.
+template <typename T, typename TD>
+__global__ void __launch_bounds__(kGenericThreads) attention_delta(const TD* __restrict__ dout,
                                                                    const T* __restrict__ out, int64_t Tn, int H,
                                                                    int Dh, float* __restrict__ delta) {
   const int64_t id = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
   if (id >= Tn * H) return;
   const int lane = threadIdx.x % 32;
-  const T* a = dout + id * Dh;
+  const TD* a = dout + id * Dh;
   const T* o = out + id * Dh;
   float s = 0.f;
   for (int d = lane; d < Dh; d += 32) s += to_f32(a[d]) * to_f32(o[d]);
@@ -418,23 +422,23 @@ void backward_flash(const Problem& p, const Tensor& dout, const Tensor& q, const
   TORL_CUDA_LAUNCHED("attention_backward_flash");
 }
 
-template <typename T>
+template <typename T, typename TD>
 void backward_generic(const Problem& p, const Tensor& dout, const Tensor& q, const Tensor& k, const Tensor& v,
                       const Tensor& lse, Accumulators& a) {
-  attention_dq_generic<T><<<blocks_for(p.T * p.Hq * 32, kGenericThreads), kGenericThreads, 0, p.stream>>>(
-      dout.ptr<T>(), q.ptr<T>(), k.ptr<T>(), v.ptr<T>(), lse.ptr<float>(), a.delta.ptr<float>(), p.seq(), p.B, p.T,
+  attention_dq_generic<T, TD><<<blocks_for(p.T * p.Hq * 32, kGenericThreads), kGenericThreads, 0, p.stream>>>(
+      dout.ptr<TD>(), q.ptr<T>(), k.ptr<T>(), v.ptr<T>(), lse.ptr<float>(), a.delta.ptr<float>(), p.seq(), p.B, p.T,
       p.Hq, p.Hkv, p.Dh, p.scale, p.scale_log2, a.dq.ptr<float>());
   TORL_CUDA_LAUNCHED("attention_dq_generic");
-  attention_dkdv_generic<T><<<blocks_for(p.T * p.Hkv * 32, kGenericThreads), kGenericThreads, 0, p.stream>>>(
-      dout.ptr<T>(), q.ptr<T>(), k.ptr<T>(), v.ptr<T>(), lse.ptr<float>(), a.delta.ptr<float>(), p.seq(), p.B, p.T,
+  attention_dkdv_generic<T, TD><<<blocks_for(p.T * p.Hkv * 32, kGenericThreads), kGenericThreads, 0, p.stream>>>(
+      dout.ptr<TD>(), q.ptr<T>(), k.ptr<T>(), v.ptr<T>(), lse.ptr<float>(), a.delta.ptr<float>(), p.seq(), p.B, p.T,
       p.Hq, p.Hkv, p.Dh, p.scale, p.scale_log2, a.dk.ptr<float>(), a.dv.ptr<float>());
   TORL_CUDA_LAUNCHED("attention_dkdv_generic");
 }
 
-template <typename T>
+template <typename T, typename TD>
 void delta_of(const Problem& p, const Tensor& dout, const Tensor& out, Accumulators& a) {
-  attention_delta<T><<<blocks_for(p.T * p.Hq * 32, kGenericThreads), kGenericThreads, 0, p.stream>>>(
-      dout.ptr<T>(), out.ptr<T>(), p.T, p.Hq, p.Dh, a.delta.ptr<float>());
+  attention_delta<T, TD><<<blocks_for(p.T * p.Hq * 32, kGenericThreads), kGenericThreads, 0, p.stream>>>(
+      dout.ptr<TD>(), out.ptr<T>(), p.T, p.Hq, p.Dh, a.delta.ptr<float>());
   TORL_CUDA_LAUNCHED("attention_delta");
 }
 
@@ -449,15 +453,19 @@ AttentionGrads attention_backward(const Tensor& dout0, const Tensor& q, const Te
     g.dv = empty(k.shape, q.dtype, dev);
     return g;
   }
-  const Tensor dout = in_dtype(dout0, q.dtype), out = in_dtype(out0, q.dtype);
+  // dout in f32 when it is f32 (bf16 q with an f32 dout reads it in f32, as the CPU does), else in
+  // q's dtype (a bf16 dout with f32 q widens exactly)
+  const Tensor dout = dout0.dtype == DType::F32 ? dout0 : in_dtype(dout0, q.dtype);
+  const Tensor out = in_dtype(out0, q.dtype);
   Accumulators a;
   a.delta = empty({p.Hq, p.T}, DType::F32, dev);
-  const bool bf = q.dtype == DType::BF16;
-  if (bf) delta_of<bf16>(p, dout, out, a);
-  else delta_of<float>(p, dout, out, a);
+  const bool bf = q.dtype == DType::BF16, dout_f32 = dout.dtype == DType::F32;
+  if (!bf) delta_of<float, float>(p, dout, out, a);
+  else if (dout_f32) delta_of<bf16, float>(p, dout, out, a);
+  else delta_of<bf16, bf16>(p, dout, out, a);
 
   const int smem = p.Dh == 64 ? attn::BwdCfg<64>::SMEM : attn::BwdCfg<128>::SMEM;
-  if (flash_ok(p, q.dtype, {&dout, &q, &k, &v}, smem)) {
+  if (dout.dtype == q.dtype && flash_ok(p, q.dtype, {&dout, &q, &k, &v}, smem)) {
     a.dq = zeros(q.shape, DType::F32, dev);
     a.dk = zeros(k.shape, DType::F32, dev);
     a.dv = zeros(k.shape, DType::F32, dev);
@@ -467,8 +475,9 @@ AttentionGrads attention_backward(const Tensor& dout0, const Tensor& q, const Te
     a.dq = empty(q.shape, DType::F32, dev);
     a.dk = empty(k.shape, DType::F32, dev);
     a.dv = empty(k.shape, DType::F32, dev);
-    if (bf) backward_generic<bf16>(p, dout, q, k, v, lse, a);
-    else backward_generic<float>(p, dout, q, k, v, lse, a);
+    if (!bf) backward_generic<float, float>(p, dout, q, k, v, lse, a);
+    else if (dout_f32) backward_generic<bf16, float>(p, dout, q, k, v, lse, a);
+    else backward_generic<bf16, bf16>(p, dout, q, k, v, lse, a);
   }
   g.dq = in_dtype(a.dq, q.dtype);
   g.dk = in_dtype(a.dk, q.dtype);
