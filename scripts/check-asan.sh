@@ -13,8 +13,8 @@ rm -f /tmp/torl-asan.log  # scripts/test.sh reads the counts from it
 
 # the compiler's sanitizer runtimes: linked into the addon, and (node itself is not
 # instrumented) preloaded into node before anything else
-asan=$(${CXX:-g++} -print-file-name=libasan.so)
-ubsan=$(${CXX:-g++} -print-file-name=libubsan.so)
+asan=$(${CXX:-g++} -print-file-name=libasan.so 2>/dev/null || echo libasan.so)
+ubsan=$(${CXX:-g++} -print-file-name=libubsan.so 2>/dev/null || echo libubsan.so)
 for lib in "$asan" "$ubsan"; do
   [ -f "$lib" ] || { echo "check:asan: skipped: $lib not found (install the compiler's sanitizer runtimes)" >&2; exit 3; }
 done
