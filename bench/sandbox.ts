@@ -1,11 +1,11 @@
 // Sandbox latency and throughput: the warm pool (PythonSandbox) beside spawning a cold
 // `python3 -c` per request, measured in the same run.
-//   npm run bench -- sandbox [--workers N] [--n N]
+//   npm run bench -- sandbox [--workers N] [--n N] [--isolation auto|namespaces|bwrap]
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
-import { PythonSandbox, type RunRequest } from '../lib/sandbox/index.js';
+import { PythonSandbox, type IsolationRequest, type RunRequest } from '../lib/sandbox/index.js';
 
 const exec = promisify(execFile);
 const arg = (name: string, dflt: number) => {
@@ -14,6 +14,8 @@ const arg = (name: string, dflt: number) => {
 };
 const workers = arg('workers', availableParallelism());
 const n = arg('n', 200);
+const isolationAt = process.argv.indexOf('--isolation');
+const isolation = (isolationAt > 0 ? process.argv[isolationAt + 1] : 'auto') as IsolationRequest;
 
 const TRIVIAL = 'print(1 + 1)';
 const SYMPY = 'import sympy\nx = sympy.Symbol("x")\nprint(sympy.solve(x**2 - 5*x + 6, x))';
@@ -61,7 +63,7 @@ async function saturated(count: number, concurrency: number, one: () => Promise<
   return { rate, cpuMs: busy0 === null || busy1 === null ? null : (busy1 - busy0) / count };
 }
 
-const sb = new PythonSandbox({ workers });
+const sb = new PythonSandbox({ workers, isolation });
 const info = await sb.info();
 const python = info.python.executable;
 process.stderr.write(`sandbox: ${info.isolation} (secure ${info.guarantees.secure}), ${workers} workers, preloaded ${info.preloaded.join(', ')}\n`);

@@ -73,7 +73,9 @@ const schema = z.object({
     python: z.string().min(1).optional(),
     timeoutMs: positive.optional(),
     memoryMb: positive.optional(),
-    isolation: z.enum(['auto', 'bwrap', 'rlimits']).optional(),
+    isolation: z.enum(['auto', 'namespaces', 'bwrap', 'rlimits']).optional(),
+    /** Run snippets where nothing can box them in (PythonSandbox's allowInsecure). */
+    allowInsecure: z.boolean().optional(),
   }).strict().prefault({}),
   reward: z.object({
     /** 'torl' (+1 / −1) or 'v2.wformat' (+1 / −0.5 wrong / −1 no answer). */

@@ -6,11 +6,14 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-/** `bwrap`: each worker runs inside bubblewrap namespaces. `rlimits`: a plain process
- *  with rlimits, uid drop (when root) and seccomp (when available). `auto`: bwrap when
- *  it works on this machine, else rlimits with a warning. */
-export type IsolationRequest = 'auto' | 'bwrap' | 'rlimits';
-export type IsolationMode = 'bwrap' | 'rlimits';
+/** `namespaces`: each worker boxes itself in (PID, mount, network, IPC, UTS namespaces,
+ *  a user namespace when not root, read-only root: lib/sandbox/torl_worker/box.py), with
+ *  no system package. `bwrap`: the same box built by bubblewrap. `rlimits`: a plain
+ *  process with rlimits, uid drop (when root) and seccomp, no namespaces: insecure, run
+ *  only with `allowInsecure`. `auto`: namespaces, else bwrap; where neither works, an
+ *  error (or rlimits with a warning under `allowInsecure`). */
+export type IsolationRequest = 'auto' | 'namespaces' | 'bwrap' | 'rlimits';
+export type IsolationMode = 'namespaces' | 'bwrap' | 'rlimits';
 
 /** What the isolation in force guarantees for every snippet. */
 export interface Guarantees {
@@ -22,13 +25,14 @@ export interface Guarantees {
   socketsBlocked: boolean;
   /** Own IPC and UTS namespaces. */
   ipcUtsNamespaces: boolean;
-  /** The filesystem is read-only except the scratch dir; /tmp, /root, /home, /run are empty tmpfs. */
+  /** The filesystem is read-only except the scratch dir; /tmp, /root, /home, /run are private tmpfs. */
   readOnlyRoot: boolean;
   /** The snippet runs as an unprivileged uid of its own (one per worker, owning nothing else). */
   uidDrop: boolean;
   /** The seccomp filter is installed: no ptrace, no new namespaces, no mount, no bpf, no io_uring… */
   seccomp: boolean;
-  /** RLIMIT_NPROC applies (it does not for uid 0), so fork bombs stop at maxProcesses. */
+  /** RLIMIT_NPROC applies to the snippet alone (its own uid, or its own user namespace),
+   *  so fork bombs stop at maxProcesses. */
   processLimit: boolean;
   /** Hostile code cannot signal, read or write anything outside its box. */
   secure: boolean;
@@ -65,6 +69,24 @@ const HIDDEN = ['/tmp', '/var/tmp', '/root', '/home', '/run'];
 export const WORLD_WRITABLE = ['/tmp', '/var/tmp', '/dev/shm'];
 const WORKER_CAPS = ['CAP_SETUID', 'CAP_SETGID', 'CAP_KILL', 'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER'];
 
+/** The paths of `needed` inside the hidden directories, which the box binds back
+ *  read-only (outermost first, none inside another), and the directories on the way to
+ *  them that the box creates (mode 0755, so the snippet's uid can reach the interpreter). */
+function hiddenBinds(needed: string[]): { binds: string[]; made: string[] } {
+  const inside = needed
+    .map((p) => resolve(p))
+    .filter((p) => HIDDEN.some((h) => p.startsWith(h + sep))) // a hidden root itself stays hidden
+    .sort((a, b) => a.length - b.length);
+  const binds: string[] = [];
+  for (const p of inside) if (!binds.some((k) => p === k || p.startsWith(k + sep))) binds.push(p);
+  const made = new Set<string>();
+  for (const p of binds) {
+    const hidden = HIDDEN.find((h) => p.startsWith(h + sep))!;
+    for (let d = dirname(p); d.length > hidden.length; d = dirname(d)) made.add(d);
+  }
+  return { binds, made: [...made].sort((a, b) => a.length - b.length) };
+}
+
 /** The bwrap arguments (before `--`) that box a worker: new PID/net/IPC/UTS namespaces,
  *  read-only root, tmpfs over the private directories (the interpreter's and the
  *  worker's own directories bound back read-only), only the capabilities the worker
@@ -75,26 +97,40 @@ export function bwrapArgs(needed: string[], env: Record<string, string>, asRoot:
   args.push('--die-with-parent', '--new-session', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc');
   for (const d of HIDDEN) args.push(...(WORLD_WRITABLE.includes(d) ? ['--perms', '1777'] : []), '--tmpfs', d);
   args.push('--perms', '1777', '--tmpfs', '/dev/shm');
-  const binds = needed
-    .map((p) => resolve(p))
-    .filter((p) => HIDDEN.some((h) => p.startsWith(h + sep))) // a hidden root itself stays hidden
-    .sort((a, b) => a.length - b.length);
-  const kept: string[] = [];
-  for (const p of binds) if (!kept.some((k) => p === k || p.startsWith(k + sep))) kept.push(p);
-  // Directories bwrap would create on the way to a bind are mode 0700: make them
-  // traversable, or the snippet's uid could not reach the interpreter.
-  const made = new Set<string>();
-  for (const p of kept) {
-    const hidden = HIDDEN.find((h) => p.startsWith(h + sep))!;
-    for (let d = dirname(p); d.length > hidden.length; d = dirname(d)) made.add(d);
-  }
-  for (const d of [...made].sort((a, b) => a.length - b.length)) args.push('--perms', '0755', '--dir', d);
-  for (const p of kept) args.push('--ro-bind', p, p);
+  const { binds, made } = hiddenBinds(needed);
+  for (const d of made) args.push('--perms', '0755', '--dir', d);
+  for (const p of binds) args.push('--ro-bind', p, p);
   args.push('--cap-drop', 'ALL');
   if (asRoot) for (const cap of WORKER_CAPS) args.push('--cap-add', cap);
   args.push('--chdir', '/', '--clearenv');
   for (const [k, v] of Object.entries(env)) args.push('--setenv', k, v);
   return args;
+}
+
+/** What the worker's own box (torl_worker/box.py) is told to build: the same tree as
+ *  bwrapArgs, with a user namespace when not root. */
+export interface BoxSpec {
+  user: boolean;
+  hidden: string[];
+  worldWritable: string[];
+  binds: string[];
+}
+
+export function boxSpec(needed: string[], asRoot: boolean): BoxSpec {
+  return { user: !asRoot, hidden: HIDDEN, worldWritable: WORLD_WRITABLE, binds: hiddenBinds(needed).binds };
+}
+
+/** Whether the worker's own box can start this interpreter here; the reason when not. */
+export async function namespacesWork(probe: PythonProbe, workerPackage: string, spec: BoxSpec): Promise<string | null> {
+  const code = `import json, sys\nsys.path.insert(0, sys.argv[1])\nfrom torl_worker import box\nbox.enter(json.loads(sys.argv[2]))\nprint(6*7)`;
+  try {
+    const { stdout } = await run(probe.executable, ['-I', '-c', code, dirname(workerPackage), JSON.stringify(spec)], { timeout: 30_000, env: {} });
+    return stdout.trim() === '42' ? null : `unexpected output ${JSON.stringify(stdout)}`;
+  } catch (e) {
+    const err = e as Error & { stderr?: string };
+    const last = (err.stderr ?? '').trim().split('\n').pop();
+    return last || err.message.split('\n').slice(0, 3).join(' ');
+  }
 }
 
 /** Whether bwrap can start this interpreter here; the reason when it cannot. */
@@ -121,9 +157,16 @@ export function closedAncestor(path: string): string | null {
   }
 }
 
+/** Whether RLIMIT_NPROC bounds the snippet alone: with its own uid (root drops to one),
+ *  or in a user namespace of its own, where the kernel counts that namespace's processes. */
+export function processLimited(mode: IsolationMode, asRoot: boolean): boolean {
+  return asRoot || mode !== 'rlimits';
+}
+
 /** What `mode` guarantees given what the worker found (seccomp) and whether we are root. */
 export function guarantees(mode: IsolationMode, asRoot: boolean, seccomp: boolean): Guarantees {
-  const ns = mode === 'bwrap';
+  const ns = mode !== 'rlimits';
+  const processLimit = processLimited(mode, asRoot);
   return {
     pidNamespace: ns,
     networkNamespace: ns,
@@ -132,10 +175,12 @@ export function guarantees(mode: IsolationMode, asRoot: boolean, seccomp: boolea
     readOnlyRoot: ns,
     uidDrop: asRoot,
     seccomp,
-    processLimit: asRoot,
-    // Not root: no uid drop, so no process limit either (a fork bomb is unbounded), and
-    // outside a PID namespace the snippet could signal the trainer. Root without bwrap
-    // relies on seccomp to keep the network closed.
-    secure: asRoot && (ns || seccomp),
+    processLimit,
+    // Without namespaces the snippet's uid sees and may write the machine's world-writable
+    // directories and reads whatever other users may: never secure. In a box without a
+    // uid drop (not root) the snippet shares the worker's uid, but the worker is PID 1
+    // of the box (signals from inside cannot kill it) and not dumpable, and the seccomp
+    // filter denies ptrace.
+    secure: ns && seccomp && processLimit,
   };
 }

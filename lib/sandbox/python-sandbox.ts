@@ -5,11 +5,14 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  boxSpec,
   bwrapArgs,
   bwrapWorks,
   closedAncestor,
   guarantees,
+  namespacesWork,
   probePython,
+  processLimited,
   type Guarantees,
   type IsolationMode,
   type IsolationRequest,
@@ -47,6 +50,10 @@ export interface PythonSandboxOptions {
   maxQueue?: number;
   /** Default 'auto'. See IsolationRequest. */
   isolation?: IsolationRequest;
+  /** Run snippets even where nothing can box them in (isolation 'rlimits', chosen or
+   *  fallen back to): no namespaces, no read-only root. Default false: such a sandbox
+   *  refuses to start. */
+  allowInsecure?: boolean;
   /** Extra environment variables for the snippets (nothing else of ours is passed). */
   env?: Record<string, string>;
   /** First uid of the unprivileged uids the snippets run as when we are root (worker i
@@ -67,7 +74,8 @@ export interface SandboxInfo {
   modules: Record<string, string | null>;
   preloaded: string[];
   workers: number;
-  /** Host pids of the worker processes (bwrap's pid in bwrap mode). */
+  /** Host pids of the processes the pool started (the box's monitor in namespaces mode,
+   *  bwrap's pid in bwrap mode). */
   workerPids: number[];
 }
 
@@ -83,6 +91,7 @@ interface Slot {
 }
 
 const DEFAULT_PRELOAD = ['math', 'fractions', 'itertools', 'sympy', 'numpy'];
+const ISOLATIONS: IsolationRequest[] = ['auto', 'namespaces', 'bwrap', 'rlimits'];
 const OPTIONAL_PRELOAD = new Set(['sympy', 'numpy']);
 const MAX_START_FAILURES = 3;
 /** Extra time past a run's own timeout before the worker is presumed hung. */
@@ -126,6 +135,7 @@ export class PythonSandbox implements CodeRunner {
       maxProcesses: o.maxProcesses ?? 32,
       maxQueue: o.maxQueue ?? 10_000,
       isolation: o.isolation ?? 'auto',
+      allowInsecure: o.allowInsecure ?? false,
       env: o.env ?? {},
       uidBase: o.uidBase ?? 1_000_000_000 + Math.floor(Math.random() * 1_000_000) * 1024,
       bwrap: o.bwrap ?? 'bwrap',
@@ -139,8 +149,8 @@ export class PythonSandbox implements CodeRunner {
     for (const k of ['maxOutputBytes', 'maxFileBytes', 'maxProcesses', 'maxQueue'] as const) {
       if (!Number.isInteger(p[k]) || p[k] < 1) throw new RangeError(`PythonSandbox: "${k}" must be a positive integer, got ${String(p[k])}`);
     }
-    if (!['auto', 'bwrap', 'rlimits'].includes(p.isolation)) {
-      throw new RangeError(`PythonSandbox: "isolation" must be 'auto', 'bwrap' or 'rlimits', got ${String(p.isolation)}`);
+    if (!ISOLATIONS.includes(p.isolation)) {
+      throw new RangeError(`PythonSandbox: "isolation" must be ${ISOLATIONS.map((m) => `'${m}'`).join(', ')}, got ${String(p.isolation)}`);
     }
     if (!Array.isArray(p.preload) || p.preload.some((m) => typeof m !== 'string' || !/^[A-Za-z_][\w.]*$/.test(m))) {
       throw new TypeError('PythonSandbox: "preload" must be a list of module names');
@@ -211,19 +221,11 @@ export class PythonSandbox implements CodeRunner {
     const asRoot = process.getuid?.() === 0;
     const warnings: string[] = [];
     const probe = await probePython(o.python);
-    let mode: IsolationMode = o.isolation === 'rlimits' ? 'rlimits' : 'bwrap';
-    if (mode === 'bwrap') {
-      const why = await bwrapWorks(o.bwrap, probe, asRoot);
-      if (why !== null && o.isolation === 'bwrap') throw new Error(`PythonSandbox: isolation 'bwrap' requested but bwrap fails here: ${why}`);
-      if (why !== null) {
-        mode = 'rlimits';
-        warnings.push(`bubblewrap unavailable (${why}); falling back to rlimits${asRoot ? ' + uid drop' : ' only (INSECURE: no uid drop, no namespaces)'}`);
-      }
-    }
+    const mode = await this.chooseMode(probe, asRoot, warnings);
     if (mode === 'rlimits' && asRoot) {
       const closed = [probe.executable, ...probe.paths].map(closedAncestor).find((d) => d !== null);
       if (closed) {
-        throw new Error(`PythonSandbox: isolation 'rlimits' runs snippets as an unprivileged uid, which cannot read the interpreter (${closed} is not searchable by other users); use isolation 'bwrap' or a Python installed outside private directories`);
+        throw new Error(`PythonSandbox: isolation 'rlimits' runs snippets as an unprivileged uid, which cannot read the interpreter (${closed} is not searchable by other users); use isolation 'namespaces' or a Python installed outside private directories`);
       }
     }
     const env = {
@@ -250,10 +252,15 @@ export class PythonSandbox implements CodeRunner {
       throw new Error(`PythonSandbox: preload failed: ${missing.map(([m, e]) => `${m} (${e})`).join(', ')}`);
     }
     if (!hello.seccomp) warnings.push(`no seccomp filter: ${hello.seccompError ?? 'unavailable'}`);
+    const g = guarantees(mode, asRoot, hello.seccomp);
+    if (!g.secure && !o.allowInsecure) {
+      await Promise.all(this.slots.map((s) => s.worker?.end()));
+      throw new Error(`PythonSandbox: isolation '${mode}' is not secure here (${warnings.join('; ') || JSON.stringify(g)}); pass allowInsecure: true to run snippets anyway`);
+    }
     for (const w of warnings) console.warn(`[torl sandbox] ${w}`);
     return {
       isolation: mode,
-      guarantees: guarantees(mode, asRoot, hello.seccomp),
+      guarantees: g,
       warnings,
       python: { executable: probe.executable, version: hello.python },
       modules: hello.modules,
@@ -263,26 +270,65 @@ export class PythonSandbox implements CodeRunner {
     };
   }
 
+  /** The isolation to use: the one asked for, or for 'auto' the first that works of
+   *  namespaces and bwrap; rlimits only as asked, or as the fallback under allowInsecure. */
+  private async chooseMode(probe: PythonProbe, asRoot: boolean, warnings: string[]): Promise<IsolationMode> {
+    const o = this.opts;
+    if (o.isolation === 'rlimits') {
+      if (!o.allowInsecure) {
+        throw new Error("PythonSandbox: isolation 'rlimits' boxes nothing in (no namespaces, no read-only root); pass allowInsecure: true to use it, or use isolation 'auto'");
+      }
+      return 'rlimits';
+    }
+    const tries: IsolationMode[] = o.isolation === 'auto' ? ['namespaces', 'bwrap'] : [o.isolation];
+    const failed: string[] = [];
+    for (const mode of tries) {
+      const why = mode === 'namespaces' ? await namespacesWork(probe, WORKER_DIR, boxSpec(this.needed(probe), asRoot)) : await bwrapWorks(o.bwrap, probe, asRoot);
+      if (why === null) {
+        if (failed.length) warnings.push(`${failed.join('; ')}; using ${mode}`);
+        return mode;
+      }
+      failed.push(`${mode} fails here (${why})`);
+    }
+    if (o.isolation !== 'auto') throw new Error(`PythonSandbox: isolation '${o.isolation}' requested but ${failed[0]}`);
+    if (!o.allowInsecure) {
+      throw new Error(`PythonSandbox: no isolation works here: ${failed.join('; ')}. Unprivileged user namespaces (or root) let torl box the workers in with no system package; pass allowInsecure: true to run snippets with rlimits only (no namespaces, no read-only root)`);
+    }
+    warnings.push(`${failed.join('; ')}; falling back to rlimits${asRoot ? ' + uid drop' : ' only'} (INSECURE: no namespaces, no read-only root)`);
+    return 'rlimits';
+  }
+
+  /** What the worker needs to read from directories the box hides: the interpreter's
+   *  and the worker package's own. */
+  private needed(probe: PythonProbe): string[] {
+    return [...probe.paths, WORKER_DIR];
+  }
+
   private launch(i: number, mode: IsolationMode, probe: PythonProbe, env: Record<string, string>, asRoot: boolean): WorkerLaunch {
     const o = this.opts;
+    const boxed = mode !== 'rlimits';
     const cfg = {
       uid: asRoot ? o.uidBase + i : null,
       preload: o.preload,
-      seccomp: true,
-      blockNetwork: mode === 'rlimits',
-      // What the snippet's own uid leaves in the world-writable directories (the
-      // machine's in rlimits mode, the worker's tmpfs in bwrap mode) is removed after
-      // each request.
-      sharedDirs: asRoot ? WORLD_WRITABLE : [],
-      scratchRoot: mode === 'bwrap' ? '/tmp/torl-sandbox' : join(this.scratchDir!, `w${i}`),
+      blockNetwork: !boxed,
+      // namespaces mode: what the worker's box.py builds before anything else.
+      box: mode === 'namespaces' ? boxSpec(this.needed(probe), asRoot) : null,
+      // Without a uid drop the snippet's own user namespace bounds its processes.
+      userNamespace: !asRoot && processLimited(mode, asRoot),
+      // In a box, /tmp, /var/tmp and /dev/shm are the worker's own tmpfs, emptied after
+      // each request. Without one they are the machine's: the snippet uids' files there
+      // are removed when the worker ends.
+      privateDirs: boxed ? WORLD_WRITABLE : [],
+      sharedDirs: boxed ? [] : WORLD_WRITABLE,
+      scratchRoot: boxed ? '/tmp/torl-sandbox' : join(this.scratchDir!, `w${i}`),
       maxOutputBytes: o.maxOutputBytes,
       maxFileBytes: o.maxFileBytes,
       maxProcesses: o.maxProcesses,
       env,
     };
     const python = [probe.executable, WORKER_DIR, JSON.stringify(cfg)];
-    if (mode === 'rlimits') return { command: python[0]!, args: python.slice(1), env };
-    const args = [...bwrapArgs([...probe.paths, WORKER_DIR], env, asRoot), '--', ...python];
+    if (mode !== 'bwrap') return { command: python[0]!, args: python.slice(1), env };
+    const args = [...bwrapArgs(this.needed(probe), env, asRoot), '--', ...python];
     return { command: o.bwrap, args, env: {} };
   }
 

@@ -37,7 +37,8 @@ t.test('info names the isolation, python and modules', async (t) => {
   t.match(info.python.version, /^3\.\d+\.\d+$/);
   t.equal(info.workers, workers);
   t.equal(info.workerPids.length, workers);
-  t.ok(['bwrap', 'rlimits'].includes(info.isolation));
+  t.equal(info.isolation, 'namespaces', "'auto' boxes the workers in itself");
+  t.equal(info.guarantees.secure, true);
   t.ok(info.preloaded.includes('math') && info.preloaded.includes('fractions'));
   for (const m of SCIENTIFIC) {
     const version = info.modules[m];
@@ -173,15 +174,22 @@ t.test('bad input gets errors that name the field', async (t) => {
   await missing.close();
 });
 
-t.test("isolation 'auto' without bwrap falls back to rlimits and says so", async (t) => {
+t.test('an isolation that cannot work here is refused, naming why', async (t) => {
+  await t.rejects(
+    new PythonSandbox({ workers: 1, isolation: 'bwrap', bwrap: '/nonexistent/bwrap' }).info(),
+    /^PythonSandbox: isolation 'bwrap' requested but bwrap fails here \(.*ENOENT/,
+  );
+  await t.rejects(
+    new PythonSandbox({ workers: 1, isolation: 'rlimits' }).info(),
+    /^PythonSandbox: isolation 'rlimits' boxes nothing in \(no namespaces, no read-only root\); pass allowInsecure: true/,
+  );
   const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-  const fallback = new PythonSandbox({ workers: 1, preload: ['math'], bwrap: '/nonexistent/bwrap', python, uidBase: randomUidBase() });
-  const info = await fallback.info();
+  const insecure = new PythonSandbox({ workers: 1, preload: ['math'], isolation: 'rlimits', allowInsecure: true, python, uidBase: randomUidBase() });
+  const info = await insecure.info();
   t.equal(info.isolation, 'rlimits');
-  t.match(info.warnings[0], /bubblewrap unavailable/);
-  t.same(out(await fallback.run({ code: 'print(1)' })), ['ok', '1\n']);
-  await fallback.close();
-  await t.rejects(new PythonSandbox({ workers: 1, isolation: 'bwrap', bwrap: '/nonexistent/bwrap' }).info(), /bwrap fails here/);
+  t.equal(info.guarantees.secure, false, 'rlimits is never called secure');
+  t.same(out(await insecure.run({ code: 'print(1)' })), ['ok', '1\n']);
+  await insecure.close();
 });
 
 t.test('queue limit and close()', async (t) => {

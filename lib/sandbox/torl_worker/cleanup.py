@@ -1,5 +1,5 @@
 """Finding and killing what a request left behind: its processes, and its files in the
-directories it shares with the machine."""
+world-writable directories (the box's own, or, without a box, the machine's)."""
 import os
 import shutil
 import signal
@@ -40,9 +40,13 @@ def sweep(pids_before):
             break
 
 
-def remove_owned(dirs, uid):
-    """Removes what the snippet's uid left in world-writable directories it shares with
-    the machine (rlimits mode: /tmp, /var/tmp, /dev/shm), so nothing carries over."""
+def remove_entries(dirs, keep=(), uid=None):
+    """Removes what is in `dirs` but the paths in `keep`; with `uid`, only what that uid
+    owns. In a box, after each request: the box's private /tmp, /var/tmp and /dev/shm
+    hold nothing of the worker's but its scratch root, so nothing carries over to the
+    next request. Without a box (rlimits), once at the end: the snippet uids' files in
+    the machine's directories (scanning those after every request would cost each
+    request a walk over the machine's /tmp)."""
     for d in dirs:
         try:
             entries = list(os.scandir(d))
@@ -50,7 +54,7 @@ def remove_owned(dirs, uid):
             continue
         for e in entries:
             try:
-                if e.stat(follow_symlinks=False).st_uid != uid:
+                if e.path in keep or (uid is not None and e.stat(follow_symlinks=False).st_uid != uid):
                     continue
                 if e.is_dir(follow_symlinks=False):
                     shutil.rmtree(e.path, ignore_errors=True)

@@ -5,7 +5,8 @@ import resource
 import signal
 import sys
 
-from .base import PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG, prctl, write_all
+from .base import PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG, libc, prctl, write_all
+from .box import drop_caps
 from .syscall_filter import install_filter
 
 
@@ -33,6 +34,13 @@ def child_prepare(cfg, scratch):
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if uid is not None:
         resource.setrlimit(resource.RLIMIT_NPROC, (cfg['maxProcesses'], cfg['maxProcesses']))
+    elif cfg['userNamespace']:
+        # The box's own user namespace: the kernel counts its processes of this uid, the
+        # worker's own (worker, zygote, this spare) among them.
+        n = cfg['maxProcesses'] + sum(name.isdigit() for name in os.listdir('/proc'))
+        resource.setrlimit(resource.RLIMIT_NPROC, (n, n))
+        drop_caps()  # what the worker kept (CAP_SYS_PTRACE): the snippet has none
+    if uid is not None:
         os.setgroups([])
         os.setresgid(uid, uid, uid)
         os.setresuid(uid, uid, uid)
@@ -43,7 +51,7 @@ def child_prepare(cfg, scratch):
     prctl(PR_SET_DUMPABLE, 1)
     prctl(PR_SET_NO_NEW_PRIVS, 1)
     if cfg['filter'] is not None:
-        install_filter(cfg['filter'][0])
+        install_filter(cfg['filter'][0], libc)
 
 
 def child_limit(req, scratch, base_vm):

@@ -9,7 +9,7 @@ import signal
 import time
 
 from .base import write_all
-from .cleanup import killpg, remove_owned, sweep
+from .cleanup import killpg, remove_entries, sweep
 from .limits import cpu_seconds
 
 
@@ -135,7 +135,7 @@ def serve(req, spare, cfg, learn):
             sweep(spare.pids_before)
         spare.close_fds()
         shutil.rmtree(spare.scratch, ignore_errors=True)
-        remove_owned(cfg['sharedDirs'], cfg['uid'])
+        remove_entries(cfg['privateDirs'], keep=(cfg['scratchRoot'],))
 
     cpu_limit_s = cpu_seconds(req)
     if final is not None and 'setupError' in final:

@@ -6,8 +6,9 @@ import shutil
 import signal
 import sys
 
-from .base import PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG, prctl, write_all
-from .cleanup import killpg, sweep, uid_in_use
+from .base import PR_SET_CHILD_SUBREAPER, PR_SET_DUMPABLE, PR_SET_PDEATHSIG, prctl, write_all
+from .box import enter
+from .cleanup import killpg, remove_entries, sweep, uid_in_use
 from .serve import Spare, serve
 from .zygote import Zygote, ZygoteGone
 
@@ -29,6 +30,20 @@ def read_lines(fd):
 
 def main():
     cfg = json.loads(sys.argv[1])
+    if cfg['box'] is not None:
+        try:
+            enter(cfg['box'])
+        except OSError as e:
+            sys.stdout.write(json.dumps({'fatal': 'cannot build the box: %s' % e}) + '\n')
+            sys.stdout.flush()
+            return
+        # Not dumpable: the worker's /proc/<pid>/mem and friends are closed to the
+        # snippets, which in a user namespace share its uid (the children make themselves
+        # dumpable again, for their own /proc/self).
+        prctl(PR_SET_DUMPABLE, 0)
+        # PID 1 receives only the signals it handles: Python's SIGINT handler would let a
+        # snippet interrupt the worker. (Each child sets its own dispositions.)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     proto_in = os.dup(0)
     proto_out = os.dup(1)
     null = os.open(os.devnull, os.O_RDWR)
@@ -79,3 +94,5 @@ def main():
     sweep(spare.pids_before)
     shutil.rmtree(spare.scratch, ignore_errors=True)
     zyg.close()
+    if cfg['uid'] is not None:
+        remove_entries(cfg['sharedDirs'], uid=cfg['uid'])

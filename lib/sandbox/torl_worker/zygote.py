@@ -16,7 +16,7 @@ import time
 from .base import EXIT, ERRNO, PAGE, PR_SET_PDEATHSIG, SETUP_FAILED, SYSCALL, libc, prctl, read_all, read_exact, vm_size_bytes, write_all
 from .child import child_main
 from .prefault import Ahead, Prefault, mapped_ranges
-from .syscall_filter import compile_filter, load_seccomp
+from .syscall_filter import compile_filter
 
 
 WARMUPS = {
@@ -104,10 +104,10 @@ def zygote(cfg, cmd, chan, hello):
             failed[name] = '%s: %s' % (type(e).__name__, e)
     seccomp_error = None
     cfg['filter'] = None
-    if cfg['seccomp']:
-        sc, seccomp_error = load_seccomp()
-        if sc is not None:
-            cfg['filter'] = compile_filter(sc, cfg['blockNetwork'])
+    try:
+        cfg['filter'] = compile_filter(cfg['blockNetwork'])
+    except KeyError as e:  # an architecture without a syscall table
+        seccomp_error = str(e)
     # The spares inherit this environment and these stdio objects.
     os.environ.clear()
     os.environ.update(cfg['env'], HOME=cfg['scratch'], TMPDIR=cfg['scratch'])
