@@ -1,6 +1,6 @@
 // Sandbox latency and throughput: the warm pool (PythonSandbox) beside spawning a cold
 // `python3 -c` per request, measured in the same run.
-//   npm run bench -- sandbox [--workers N] [--n N] [--isolation auto|namespaces|bwrap]
+//   npm run bench -- sandbox [--workers N] [--n N] [--isolation auto|namespaces|bwrap|rlimits] [--allow-insecure]
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -63,7 +63,7 @@ async function saturated(count: number, concurrency: number, one: () => Promise<
   return { rate, cpuMs: busy0 === null || busy1 === null ? null : (busy1 - busy0) / count };
 }
 
-const sb = new PythonSandbox({ workers, isolation });
+const sb = new PythonSandbox({ workers, isolation, allowInsecure: process.argv.includes('--allow-insecure') });
 const info = await sb.info();
 const python = info.python.executable;
 process.stderr.write(`sandbox: ${info.isolation} (secure ${info.guarantees.secure}), ${workers} workers, preloaded ${info.preloaded.join(', ')}\n`);

@@ -6,7 +6,8 @@
 #      GEMM through cuBLASLt, then through our own kernels (TORL_CUDA_GEMM=own)
 #   3. the GPU halves of the benchmarks beside PyTorch (bench/gemm --gpu, bench/ops
 #      attention_gpu train_gpu, bench/train --gpu, bench/decode --gpu), and bench/grpo --gpu
-#      (GRPO steps by phase on the Qwen2.5-Math-1.5B shapes, C = 1 vs C = 0, a 10-problem eval)
+#      (GRPO steps by phase on the Qwen2.5-Math-1.5B shapes, C = 1 vs C = 0, a 10-problem eval),
+#      and bench/sandbox on 2 workers (saturated exec/s on hardware without shadow paging)
 #   4. a summary (pass/fail per test file, benchmark tables) in the results folder
 #      (each test file and bench is capped: TORL_GPU_TEST_TIMEOUT=300, TORL_GPU_BENCH_TIMEOUT=240 s):
 #      $TORL_GPU_RESULTS, else $OUT (the device tool's folder), else build/gpu-results
@@ -98,6 +99,10 @@ gpu_args() {
   case $1 in
     gemm|train|decode|grpo) echo --gpu ;;
     ops) echo attention_gpu train_gpu ;;
+    # the sandbox's saturated exec/s on 2 workers, on hardware without shadow paging
+    # (allowInsecure: a container that forbids namespaces still gets a figure, and the
+    # bench prints the isolation it ran under)
+    sandbox) echo --workers 2 --n 100 --allow-insecure ;;
   esac
 }
 for b in $(cd "$BUNDLE" && ls bench/*.mjs 2>/dev/null); do

@@ -17,7 +17,7 @@ const tests = ['test/native', 'test/ops']
   .filter((d) => existsSync(join(root, d)))
   .flatMap((d) => readdirSync(join(root, d)).filter((f) => f.endsWith('.test.ts')).map((f) => `${d}/${f}`))
   .concat(['test/engine/engine.test.ts', 'test/engine/engine-gpu.test.ts', 'test/engine/block-manager.test.ts'].filter((f) => existsSync(join(root, f))));
-const benches = ['bench/gemm.ts', 'bench/ops.ts', 'bench/train.ts', 'bench/decode.ts', 'bench/grpo.ts'].filter((f) => existsSync(join(root, f)));
+const benches = ['bench/gemm.ts', 'bench/ops.ts', 'bench/train.ts', 'bench/decode.ts', 'bench/grpo.ts', 'bench/sandbox.ts'].filter((f) => existsSync(join(root, f)));
 
 await build({
   entryPoints: [...tests, ...benches].map((f) => join(root, f)),

@@ -1,4 +1,4 @@
-"""A child's setup and limits: what it does once forked (scratch cwd, signals, rlimits,
+"""A child's setup and limits: what it does once forked (scratch cwd, rlimits,
 uid drop, seccomp), and what it does with its request (stdin, memory and CPU, files)."""
 import os
 import resource
@@ -24,8 +24,6 @@ def child_prepare(cfg, scratch):
     os.chdir(scratch)
     import atexit
     atexit._clear()  # the worker's exit handlers are not the snippet's
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGALRM):
-        signal.signal(sig, signal.SIG_DFL)
     for name in ('random', 'numpy.random'):  # a fresh interpreter seeds from the OS
         mod = sys.modules.get(name)
         if mod is not None:
