@@ -1,7 +1,7 @@
 // Decides how the Python workers are boxed in, and builds the command line that starts one.
 import { execFile } from 'node:child_process';
 import { statSync } from 'node:fs';
-import { dirname, resolve, sep } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -105,6 +105,17 @@ export function bwrapArgs(needed: string[], env: Record<string, string>, asRoot:
   args.push('--chdir', '/', '--clearenv');
   for (const [k, v] of Object.entries(env)) args.push('--setenv', k, v);
   return args;
+}
+
+/** The entries of `dirs` on the way to a path of `needed` (the worker package installed
+ *  under /tmp, say): a box binds those paths back, so its clean-up must leave them. */
+export function keptEntries(needed: string[], dirs: string[]): string[] {
+  const kept = new Set<string>();
+  for (const p of needed.map((n) => resolve(n))) {
+    const d = dirs.find((w) => p.startsWith(w + sep));
+    if (d) kept.add(join(d, p.slice(d.length + 1).split(sep)[0]!));
+  }
+  return [...kept];
 }
 
 /** What the worker's own box (torl_worker/box.py) is told to build: the same tree as

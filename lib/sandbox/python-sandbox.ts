@@ -10,6 +10,7 @@ import {
   bwrapWorks,
   closedAncestor,
   guarantees,
+  keptEntries,
   namespacesWork,
   probePython,
   processLimited,
@@ -307,6 +308,7 @@ export class PythonSandbox implements CodeRunner {
   private launch(i: number, mode: IsolationMode, probe: PythonProbe, env: Record<string, string>, asRoot: boolean): WorkerLaunch {
     const o = this.opts;
     const boxed = mode !== 'rlimits';
+    const scratchRoot = boxed ? '/tmp/torl-sandbox' : join(this.scratchDir!, `w${i}`);
     const cfg = {
       uid: asRoot ? o.uidBase + i : null,
       preload: o.preload,
@@ -319,8 +321,10 @@ export class PythonSandbox implements CodeRunner {
       // each request. Without one they are the machine's: the snippet uids' files there
       // are removed when the worker ends.
       privateDirs: boxed ? WORLD_WRITABLE : [],
+      // ... all but the scratch root and the way to what the box binds back there.
+      keep: [scratchRoot, ...keptEntries(this.needed(probe), WORLD_WRITABLE)],
       sharedDirs: boxed ? [] : WORLD_WRITABLE,
-      scratchRoot: boxed ? '/tmp/torl-sandbox' : join(this.scratchDir!, `w${i}`),
+      scratchRoot,
       maxOutputBytes: o.maxOutputBytes,
       maxFileBytes: o.maxFileBytes,
       maxProcesses: o.maxProcesses,

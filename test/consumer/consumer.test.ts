@@ -71,6 +71,13 @@ const params: SamplingParams = { n: 2, temperature: 1, maxTokens: 8, seed: 0, ig
 const [out] = await engine.generate([[5, 17, 42]], params);
 console.log('generate', JSON.stringify(out!.outputs.map((o) => o.tokenIds.length)), out!.outputs.every((o) => o.tokenIds.every((id) => id >= 0 && id < 256)));
 engine.dispose();
+
+// installed under the machine's tmp dir, which the sandbox's box hides and binds back
+const sb = new torl.PythonSandbox({ workers: 1, preload: ['math'] });
+const info = await sb.info();
+const runs = [await sb.run({ code: 'print(6 * 7)' }), await sb.run({ code: 'import math; print(math.factorial(5))' })];
+console.log('sandbox', info.isolation, info.guarantees.secure, runs.map((r) => r.stdout.trim()).join(','));
+await sb.close();
 `);
   const started = Date.now();
   const inst = npm(['install', '--prefer-offline', '--no-audit', '--no-fund', tarball, 'typescript@~5.9.3', '@types/node@^20'], { cwd: project, env: { TORL_CUDA: 'off' } });
@@ -84,6 +91,7 @@ engine.dispose();
   t.match(run.stdout, /^linear \[2,2\] 1,5,4,11$/m, 'ops.linear: x·wᵀ');
   t.match(run.stdout, /^grpo options \{"clipRatio":0\.2,"klType":"k3"\}$/m);
   t.match(run.stdout, /^generate \[8,8\] true$/m, 'Engine.generate: n = 2 samples of 8 tokens');
+  t.match(run.stdout, /^sandbox namespaces true 42,120$/m, 'PythonSandbox boxes itself in from an install under /tmp, request after request');
   const cli = spawnSync(join(project, 'node_modules', '.bin', 'torl'), ['--help'], { encoding: 'utf8', cwd: project });
   t.equal(cli.status, 0, 'the torl bin runs');
   t.match(cli.stdout, /demo/);

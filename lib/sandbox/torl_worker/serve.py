@@ -135,7 +135,7 @@ def serve(req, spare, cfg, learn):
             sweep(spare.pids_before)
         spare.close_fds()
         shutil.rmtree(spare.scratch, ignore_errors=True)
-        remove_entries(cfg['privateDirs'], keep=(cfg['scratchRoot'],))
+        remove_entries(cfg['privateDirs'], keep=cfg['keep'])
 
     cpu_limit_s = cpu_seconds(req)
     if final is not None and 'setupError' in final:

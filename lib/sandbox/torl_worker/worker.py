@@ -28,15 +28,22 @@ def read_lines(fd):
         buf += b
 
 
+def fatal(msg):
+    """The one line a worker that cannot start sends instead of its hello."""
+    sys.stdout.write(json.dumps({'fatal': msg}) + '\n')
+    sys.stdout.flush()
+
+
 def main():
     cfg = json.loads(sys.argv[1])
+    # Asked on the machine's process table, before any box hides it.
+    if cfg.get('uid') is not None and uid_in_use(cfg['uid']):
+        return fatal('uid %d is already used by a process on this machine; choose another uidBase' % cfg['uid'])
     if cfg['box'] is not None:
         try:
             enter(cfg['box'])
         except OSError as e:
-            sys.stdout.write(json.dumps({'fatal': 'cannot build the box: %s' % e}) + '\n')
-            sys.stdout.flush()
-            return
+            return fatal('cannot build the box: %s' % e)
         # Not dumpable: the worker's /proc/<pid>/mem and friends are closed to the
         # snippets, which in a user namespace share its uid (the children make themselves
         # dumpable again, for their own /proc/self).
@@ -56,9 +63,6 @@ def main():
     def send(msg):
         write_all(proto_out, (json.dumps(msg, ensure_ascii=False) + '\n').encode('utf-8'))
 
-    if cfg.get('uid') is not None and uid_in_use(cfg['uid']):
-        send({'fatal': 'uid %d is already used by a process on this machine; choose another uidBase' % cfg['uid']})
-        return
     # One scratch path per worker (it serves one request at a time and removes the
     # directory before the next spare is forked).
     os.makedirs(cfg['scratchRoot'], exist_ok=True)
