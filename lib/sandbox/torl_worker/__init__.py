@@ -8,7 +8,9 @@ and points fds 0/1 at /dev/null, so a stray print never corrupts it):
   <- {"id", "status", "returnCode", "stdout", "stderr", "wallMs", "cpuMs", "truncated"}
   <- {"warm": true}      after each response, once the next child is forked
 
-Two processes: the worker (this package's first process: protocol, supervision, output,
+In namespaces mode the worker first boxes itself in (box.py: new namespaces, a read-only
+root, PID 1 of its box; its first process stays outside as a monitor). Then two
+processes: the worker (this package's first process: protocol, supervision, output,
 clean-up; it never imports the preload modules) and its zygote, forked at start, which
 imports the preload modules, warms them up, freezes the GC heap and then only forks.
 The worker writes {"ready": true, ...} with what the zygote found. Each request runs in a
@@ -30,6 +32,7 @@ children write and has every spare copy them as soon as it is forked (process_ma
 The modules, one job each:
   __main__       the entry: imports the package without leaving it on sys.path
   worker         the worker's main loop: protocol in and out, one spare per request
+  box            the worker's own box (namespaces, read-only root, capabilities)
   zygote         the zygote (preload, then fork spares) and the worker's handle on it
   child          a spare's life: pipes, preparation, waiting, running, its status line
   limits         a child's setup and limits (scratch cwd, rlimits, uid drop, seccomp)
@@ -37,7 +40,7 @@ The modules, one job each:
   serve          the worker's side of one request: output, deadline, status, clean-up
   cleanup        finding and killing what a request left behind
   prefault       the page learner and the copies ahead
-  syscall_filter the seccomp filter
+  syscall_filter the seccomp filter, a BPF program assembled here
   base           constants, libc and descriptor helpers shared by the others
 
 The snippet sees none of this: the package's directory is not on its sys.path and the
