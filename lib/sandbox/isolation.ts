@@ -62,10 +62,11 @@ export async function probePython(python: string): Promise<PythonProbe> {
   return JSON.parse(out) as PythonProbe;
 }
 
-/** Directories hidden by the tmpfs mounts inside bwrap. */
+/** Directories a box (ours or bwrap's) covers with a private tmpfs. */
 const HIDDEN = ['/tmp', '/var/tmp', '/root', '/home', '/run'];
-/** Writable by everyone (sticky), as on a normal system; emptied of the snippet's files
- *  after each request (see `sharedDirs` in the worker config). */
+/** Writable by everyone (sticky), as on a normal system: in a box its own, emptied after
+ *  each request (`privateDirs` in the worker config); without one the machine's, whose
+ *  snippet-owned files are removed when the worker ends (`sharedDirs`). */
 export const WORLD_WRITABLE = ['/tmp', '/var/tmp', '/dev/shm'];
 const WORKER_CAPS = ['CAP_SETUID', 'CAP_SETGID', 'CAP_KILL', 'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER'];
 
