@@ -18,6 +18,8 @@ export interface Setting {
   python?: string;
   bwrap?: string;
   allowInsecure?: boolean;
+  /** The uid this suite must run as (a child started as another user checks it is). */
+  uid?: number;
   /** A directory everyone may write, outside the directories a box hides (default: one
    *  made here, beside the repository's files). */
   openDir?: string;
@@ -152,6 +154,7 @@ const alive = (pid: number) => existsSync(`/proc/${pid}`);
 
 /** Runs every hostile case under `setting` and asserts containment first. */
 export async function hostileSuite(t: Test, setting: Setting): Promise<void> {
+  if (setting.uid !== undefined) t.equal(process.getuid?.(), setting.uid, `running as uid ${setting.uid}`);
   const workers = 2;
   const uidBase = randomUidBase();
   const uids = new Set(Array.from({ length: workers }, (_, i) => uidBase + i));
@@ -209,8 +212,11 @@ export async function hostileSuite(t: Test, setting: Setting): Promise<void> {
   const paths = Array.from({ length: workers }, (_, i) => pathsOf(i)).flat();
   const leave = (i: number) =>
     `import os\nfor p in ${JSON.stringify(pathsOf(i))}:\n    os.makedirs(p + "/sub") if not p.endswith(".txt") else open(p, "w").write("x")\nprint("left")`;
-  const look = `import os\nprint([p for p in ${JSON.stringify(paths)} if os.path.exists(p)])`;
-  const left = await Promise.all(Array.from({ length: workers }, (_, i) => sb.run({ code: leave(i) })));
+  // Beside its own scratch directory (the worker's scratch root): writable only where the
+  // snippet shares the worker's uid (a user namespace), and cleared all the same.
+  const beside = 'import os\np = os.path.join(os.path.dirname(os.getcwd()), "torl-left-beside")\ntry:\n    open(p, "w").write("x")\nexcept OSError:\n    pass';
+  const look = `import os\nprint([p for p in ${JSON.stringify(paths)} + [os.path.join(os.path.dirname(os.getcwd()), "torl-left-beside")] if os.path.exists(p)])`;
+  const left = await Promise.all(Array.from({ length: workers }, (_, i) => sb.run({ code: leave(i) + '\n' + beside })));
   t.same(left.map(out), Array(workers).fill(['ok', 'left\n']), 'snippets may write to /tmp, /var/tmp, /dev/shm');
   if (setting.expect !== 'rlimits') {
     t.ok(paths.every((p) => !existsSync(p)), "the machine's own directories never see it");
@@ -227,6 +233,9 @@ export async function hostileSuite(t: Test, setting: Setting): Promise<void> {
   const after = await Promise.all([sb.run({ code: 'print(6 * 7)' }), sb.run({ code: 'print(6 * 8)' })]);
   t.same(after.map((r) => [r.status, r.stdout]), [['ok', '42\n'], ['ok', '48\n']], 'the pool still serves');
   const pids = (await sb.info()).workerPids;
+  // No case may take a worker down (a worker that died, even after answering, would be
+  // replaced and hide what it left): the pool still runs the processes it started.
+  t.same(pids, info.workerPids, 'every worker survived every case');
   const inside = pids.flatMap(descendantsOf);
   await sb.close();
   t.ok(await eventually(() => [...pids, ...inside].every((p) => !alive(p))), 'close() leaves no process of the boxes');

@@ -51,7 +51,9 @@ t.test('a user who is not root', (t) => {
   const setting: Setting = { isolation: 'auto', expect: 'namespaces', python: SYSTEM_PYTHON, bwrap: '/nonexistent/bwrap', openDir };
   // Where unprivileged user namespaces are off, nothing can isolate: the sandbox must
   // refuse rather than run snippets unboxed.
-  const cmd = suite(userns ? setting : { ...setting, expect: 'refused' });
+  const uid = asRoot ? 65534 : process.getuid!();
+  const cmd = suite({ ...setting, uid, ...(userns ? {} : { expect: 'refused' }) });
   if (!asRoot) return t.spawn(cmd[0]!, cmd.slice(1), { cwd: root }, 'hostile code, not root');
-  return t.spawn(cmd[0]!, cmd.slice(1), { cwd: root, uid: 65534, gid: 65534, env: { ...process.env, HOME: '/tmp' } }, 'hostile code, as nobody');
+  // (t.spawn does not pass uid/gid on to the child: setpriv changes user.)
+  return t.spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', ...cmd], { cwd: root, env: { ...process.env, HOME: '/tmp' } }, 'hostile code, as nobody');
 });

@@ -32,10 +32,8 @@ SYS_MOUNT_SETATTR = 442  # the same number on every architecture (Linux 5.12)
 SYS_PIVOT_ROOT = {'x86_64': 155, 'aarch64': 41}
 PR_SET_PDEATHSIG, PR_CAPBSET_DROP = 1, 24
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP, IFF_RUNNING = 0x8913, 0x8914, 0x1, 0x40
-# What the worker keeps: CAP_SYS_PTRACE to read the /proc maps of its zygote, which like
-# the worker is not dumpable; as root also enough to drop each child to its own uid, then
-# kill, chown and remove what that uid left. Everything else leaves the bounding set too.
-CAP_SYS_PTRACE = 19
+# What the worker keeps as root: enough to drop each child to its own uid, then kill,
+# chown and remove what that uid left. Everything else leaves the bounding set too.
 ROOT_CAPS = {'CAP_CHOWN': 0, 'CAP_DAC_OVERRIDE': 1, 'CAP_FOWNER': 3, 'CAP_KILL': 5, 'CAP_SETGID': 6, 'CAP_SETUID': 7}
 DEV_NODES = ('null', 'zero', 'full', 'random', 'urandom', 'tty')
 DEV_LINKS = {'fd': '/proc/self/fd', 'stdin': '/proc/self/fd/0', 'stdout': '/proc/self/fd/1', 'stderr': '/proc/self/fd/2', 'ptmx': 'pts/ptmx'}
@@ -206,12 +204,6 @@ def limit_caps(keep):
     check(libc.capset(ctypes.byref(CapHeader(0x20080522, 0)), data), 'capset')
 
 
-def drop_caps():
-    """No capability left in the effective, permitted or inheritable sets (the bounding
-    set, which matters only for exec, is moot under no-new-privs)."""
-    check(libc.capset(ctypes.byref(CapHeader(0x20080522, 0)), (CapData * 2)()), 'capset')
-
-
 def monitor(child):
     """The process outside the box: waits for it and exits as it did."""
     for fd in (0, 1):
@@ -254,6 +246,5 @@ def enter(box):
     build_root(box)
     loopback_up()
     # As root the worker drops each child to an unprivileged uid, which needs a few
-    # capabilities; in a user namespace the children keep the worker's uid (and drop
-    # the one capability they inherit: limits.child_prepare).
-    limit_caps({CAP_SYS_PTRACE} | (set() if box['user'] else set(ROOT_CAPS.values())))
+    # capabilities; in a user namespace the children keep the worker's uid, so it keeps none.
+    limit_caps(set() if box['user'] else set(ROOT_CAPS.values()))

@@ -6,7 +6,6 @@ import signal
 import sys
 
 from .base import PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG, libc, prctl, write_all
-from .box import drop_caps
 from .syscall_filter import install_filter
 
 
@@ -37,7 +36,6 @@ def child_prepare(cfg, scratch):
         # worker's own (worker, zygote, this spare) among them.
         n = cfg['maxProcesses'] + sum(name.isdigit() for name in os.listdir('/proc'))
         resource.setrlimit(resource.RLIMIT_NPROC, (n, n))
-        drop_caps()  # what the worker kept (CAP_SYS_PTRACE): the snippet has none
     if uid is not None:
         os.setgroups([])
         os.setresgid(uid, uid, uid)

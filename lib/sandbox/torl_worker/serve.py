@@ -135,6 +135,8 @@ def serve(req, spare, cfg, learn):
             sweep(spare.pids_before)
         spare.close_fds()
         shutil.rmtree(spare.scratch, ignore_errors=True)
+        if cfg['uid'] is None:  # the snippet had the worker's uid: it could write beside its scratch
+            remove_entries([cfg['scratchRoot']])
         remove_entries(cfg['privateDirs'], keep=cfg['keep'])
 
     cpu_limit_s = cpu_seconds(req)

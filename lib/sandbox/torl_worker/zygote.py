@@ -113,17 +113,21 @@ def zygote(cfg, cmd, chan, hello):
     os.environ.update(cfg['env'], HOME=cfg['scratch'], TMPDIR=cfg['scratch'])
     for stream, errors in ((sys.stdin, 'surrogateescape'), (sys.stdout, 'surrogateescape'), (sys.stderr, 'backslashreplace')):
         stream.reconfigure(encoding='utf-8', errors=errors)
+    spawn = clone_parent if SYS_CLONE is not None and len(os.listdir('/proc/self/task')) == 1 else fork_orphan
+    gc.collect()
+    gc.freeze()  # children never touch the preloaded heap's GC headers: fewer copied pages
+    collapse_heap()
+    # With its mappings as they now stay: the worker clips the spares' page reports to
+    # them (reading our /proc/<pid>/maps would need ptrace rights over a process that is
+    # not dumpable, which a worker in a user namespace never has).
     write_all(hello, json.dumps({
         'python': sys.version.split()[0], 'executable': sys.executable,
         'preloaded': preloaded, 'failed': failed,
         'modules': {m: module_version(m) for m in ('numpy', 'sympy', 'scipy')},
         'seccomp': cfg['filter'] is not None, 'seccompError': seccomp_error,
+        'ranges': mapped_ranges(),
     }).encode())
     os.close(hello)
-    spawn = clone_parent if SYS_CLONE is not None and len(os.listdir('/proc/self/task')) == 1 else fork_orphan
-    gc.collect()
-    gc.freeze()  # children never touch the preloaded heap's GC headers: fewer copied pages
-    collapse_heap()
     read, ahead = os.read, Ahead([])
     cfg['baseVm'] = vm_size_bytes()  # a spare's memory limit is counted on top of this
     while True:
@@ -179,6 +183,7 @@ class Zygote:
             os.waitpid(self.pid, 0)
             raise ZygoteGone('the zygote died while importing %s (see stderr)' % ', '.join(cfg['preload']))
         self.hello = json.loads(data)
+        self.mappings = [tuple(r) for r in self.hello.pop('ranges')]
         self.prefault = Prefault()
 
     def spawn(self, measure):
@@ -196,16 +201,15 @@ class Zygote:
             raise ZygoteGone('the zygote could not fork: %s' % (msg.decode(errors='replace') or 'it died'))
         return int(msg), fds
 
-    def ranges(self):
-        """The zygote's mappings: what a spare's page report is clipped to."""
-        return mapped_ranges(self.pid)
-
     def learn(self, report):
         """Counts a measured spare's page report (None when it sent none); the zygote
         is told when the runs to copy ahead change."""
         learned = self.prefault.learned
-        if learned.add(report, self.ranges()):
-            self.teach(learned.runs)
+        if learned.add(report, self.mappings):
+            try:
+                self.teach(learned.runs)
+            except ZygoteGone:
+                pass  # killed meanwhile (a snippet sharing our uid can): the next spawn() says so
 
     def teach(self, runs):
         """The page runs the next spares copy ahead."""
