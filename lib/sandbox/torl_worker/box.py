@@ -208,12 +208,7 @@ def monitor(child):
     """The process outside the box: waits for it and exits as it did."""
     for fd in (0, 1):
         os.close(fd)
-    while True:
-        try:
-            _, status = os.waitpid(child, 0)
-            break
-        except InterruptedError:
-            continue
+    _, status = os.waitpid(child, 0)  # (retried on EINTR by Python itself)
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         signal.signal(sig, signal.SIG_DFL)
