@@ -350,6 +350,9 @@ export class PythonSandbox implements CodeRunner {
     if (slot.worker !== dead) return;
     slot.worker = null;
     if (this.closed || this.broken || !this.started) return;
+    // Not a deadline kill nor a shutdown: a bug of the worker, or something outside that
+    // killed it. The pool carries on with another; this says why it had to.
+    if (dead.unasked !== null && slot.failures === 0) console.warn(`[torl sandbox] worker ${slot.index} (pid ${dead.pid}) ended unasked (${dead.unasked}); starting another`);
     slot.failures++;
     void (async () => {
       try {

@@ -39,6 +39,10 @@ export class WorkerProcess {
   readonly exited: Promise<void>;
   warm = false;
   alive = true;
+  /** Set when the worker ended without being asked to (no kill(), no end()): how it
+   *  ended and the tail of its stderr, for the pool to report. */
+  unasked: string | null = null;
+  private asked = false;
   private readonly proc: ChildProcess;
   private pending: Pending | null = null;
   private stderrTail = '';
@@ -88,6 +92,7 @@ export class WorkerProcess {
         this.alive = false;
         this.warm = false;
         const how = signal ? `signal ${signal}` : `exit code ${code}`;
+        if (!this.asked) this.unasked = `${how}; its stderr: ${this.stderrTail.trim() || '(none)'}`;
         fail(new Error(`PythonSandbox worker exited during start (${how}): ${this.stderrTail.trim() || '(no stderr)'}`));
         if (this.pending) {
           const p = this.pending;
@@ -127,11 +132,13 @@ export class WorkerProcess {
   }
 
   kill(): void {
+    this.asked = true;
     if (this.alive) this.proc.kill('SIGKILL');
   }
 
   /** Asks the worker to finish (stdin closed) and kills it if it has not within `graceMs`. */
   async end(graceMs = 5000): Promise<void> {
+    this.asked = true;
     this.proc.stdin!.end();
     const timer = setTimeout(() => this.kill(), graceMs);
     await this.exited;

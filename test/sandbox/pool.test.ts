@@ -150,8 +150,14 @@ t.test('a worker killed from outside mid-request: crashed, then the pool recover
   const before = (await sb.info()).workerPids;
   const slow = Array.from({ length: workers }, () => run('import time\ntime.sleep(30)\nprint("never")', { timeoutMs: 60_000 }));
   await new Promise((r) => setTimeout(r, 1000));
+  const warned: string[] = [];
+  const warn = console.warn;
+  console.warn = (m: unknown) => void warned.push(String(m));
+  t.teardown(() => void (console.warn = warn));
   for (const pid of before) process.kill(pid, 'SIGKILL');
   const results = await Promise.all(slow);
+  console.warn = warn;
+  t.equal(warned.filter((w) => /^\[torl sandbox\] worker \d \(pid \d+\) ended unasked \(signal SIGKILL; its stderr: .*\); starting another$/s.test(w)).length, workers, 'each death is reported, with its stderr', { warned });
   t.same(results.map((r) => r.status), Array(workers).fill('crashed'));
   t.match(results[0]!.stderr, /worker died/);
   t.same(out(await run('print("back")')), ['ok', 'back\n']);
