@@ -126,10 +126,13 @@ export interface BoxSpec {
   hidden: string[];
   worldWritable: string[];
   binds: string[];
+  /** The directories on the way to `binds` (as bwrapArgs' `--dir`s). */
+  dirs: string[];
 }
 
 export function boxSpec(needed: string[], asRoot: boolean): BoxSpec {
-  return { user: !asRoot, hidden: HIDDEN, worldWritable: WORLD_WRITABLE, binds: hiddenBinds(needed).binds };
+  const { binds, made } = hiddenBinds(needed);
+  return { user: !asRoot, hidden: HIDDEN, worldWritable: WORLD_WRITABLE, binds, dirs: made };
 }
 
 /** Whether the worker's own box can start this interpreter here; the reason when not. */

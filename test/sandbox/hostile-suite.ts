@@ -3,13 +3,13 @@
 // hostile.test.ts (one subtest per mode) and, as a script, in a child process where the
 // machine looks different (system packages hidden, or not root):
 //   node --import tsx test/sandbox/hostile-suite.ts '<Setting as JSON>'
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import type { IsolationMode, IsolationRequest } from '../../lib/sandbox/isolation.js';
 import { PythonSandbox, type RunResult } from '../../lib/sandbox/index.js';
-import { eventually, processesOf, randomUidBase } from './procs.js';
+import { descendantsOf, eventually, processesOf, randomUidBase } from './procs.js';
 
 export interface Setting {
   isolation: IsolationRequest;
@@ -124,31 +124,6 @@ const CASES: Case[] = [
     check: (r) => r.status === 'ok' && r.stdout === 'parent\n',
   },
 ];
-
-/** Every process below `pid` on this machine (read from /proc). */
-function descendantsOf(pid: number): number[] {
-  const parent = new Map<number, number>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      parent.set(Number(name), Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${name}/status`, 'utf8'))?.[1]));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const below = new Set([pid]);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const [p, pp] of parent) {
-      if (!below.has(p) && below.has(pp)) {
-        below.add(p);
-        grew = true;
-      }
-    }
-  }
-  below.delete(pid);
-  return [...below];
-}
 
 const alive = (pid: number) => existsSync(`/proc/${pid}`);
 

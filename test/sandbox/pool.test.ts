@@ -1,10 +1,9 @@
 // The local pool on benign code: results, stdin/files, output handling, concurrency,
 // determinism, a worker killed from outside, bad input, close().
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import t from 'tap';
 import { PythonSandbox, type RunResult } from '../../lib/sandbox/index.js';
-import { eventually, processesOf, randomUidBase } from './procs.js';
+import { canImport, eventually, processesOf, randomUidBase } from './procs.js';
 
 const workers = 2;
 const uidBase = randomUidBase();
@@ -17,16 +16,7 @@ t.teardown(() => sb.close());
  * interpreter lacks one its checks skip, saying so.
  */
 const SCIENTIFIC = ['numpy', 'sympy', 'scipy'] as const;
-const installed = new Set(
-  SCIENTIFIC.filter((m) => {
-    try {
-      execFileSync('python3', ['-c', `import ${m}`], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  }),
-);
+const installed = new Set(SCIENTIFIC.filter(canImport));
 const needs = (m: (typeof SCIENTIFIC)[number]) => (installed.has(m) ? {} : { skip: `python3 here cannot import ${m}` });
 
 const run = (code: string, extra: Partial<Parameters<typeof sb.run>[0]> = {}) => sb.run({ code, ...extra });

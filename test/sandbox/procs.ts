@@ -1,4 +1,5 @@
-// Test helper: the processes on this machine that run as given uids (read from /proc).
+// Test helpers: the processes on this machine (read from /proc), and what python3 imports.
+import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 
 export interface Proc {
@@ -32,6 +33,33 @@ function processes(keep: (p: Proc) => boolean): Proc[] {
 /** Processes whose real uid is in `uids`. */
 export function processesOf(uids: Set<number>): Proc[] {
   return processes((p) => uids.has(p.uid));
+}
+
+/** Every process below `pid` (its children, theirs, and so on). */
+export function descendantsOf(pid: number): number[] {
+  const all = processes(() => true);
+  const below = new Set([pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of all) {
+      if (!below.has(p.pid) && below.has(p.ppid)) {
+        below.add(p.pid);
+        grew = true;
+      }
+    }
+  }
+  below.delete(pid);
+  return [...below];
+}
+
+/** Whether `python3` here (outside any sandbox) can import `module`. */
+export function canImport(module: string): boolean {
+  try {
+    execFileSync('python3', ['-c', `import ${module}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The children of `pid`. */

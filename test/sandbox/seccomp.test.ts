@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { PythonSandbox } from '../../lib/sandbox/index.js';
-import { randomUidBase } from './procs.js';
+import { canImport, randomUidBase } from './procs.js';
 
 const pkgParent = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'lib', 'sandbox');
 const python = (code: string, ...args: string[]) =>
@@ -147,13 +147,7 @@ t.test('under the filter a snippet has threads, subprocess, and the scientific m
     ['numpy', 'import numpy as np\nprint(int(np.linalg.solve(np.eye(3) * 2, np.ones(3) * 4).sum()))', '6\n'],
     ['sympy', 'import sympy as s\nx = s.Symbol("x")\nprint(s.factor(x**2 - 1))', '(x - 1)*(x + 1)\n'],
   ] as const) {
-    let has = true;
-    try {
-      execFileSync('python3', ['-c', `import ${mod}`], { stdio: 'ignore' });
-    } catch {
-      has = false;
-    }
-    if (!has) {
+    if (!canImport(mod)) {
       t.pass(`${mod}: skipped, python3 here cannot import it`, { skip: true });
       continue;
     }

@@ -152,25 +152,16 @@ def build_root(box):
             mount('tmpfs', '/newroot' + d, 'tmpfs', MS_NOSUID | MS_NODEV, 'mode=' + mode)
     build_dev('/newroot/dev')
     mount('proc', '/newroot/proc', 'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    for d in box['dirs']:  # the way, in hidden dirs, to what is bound back (outermost first)
+        if not os.path.isdir('/newroot' + d):
+            os.mkdir('/newroot' + d, 0o755)
     for path in box['binds']:  # what the interpreter and the worker need from hidden dirs
-        for d in parents_below(path, box['hidden']):
-            if not os.path.isdir('/newroot' + d):
-                os.mkdir('/newroot' + d, 0o755)
         bind('/oldroot' + path, '/newroot' + path, True)
     umount('/oldroot')
     os.chdir('/newroot')
     pivot_root('.', '.')
     umount('.')
     os.chdir('/')
-
-
-def parents_below(path, hidden):
-    """The directories between the hidden directory that holds `path` and `path` itself."""
-    top = next((h for h in hidden if path.startswith(h + '/')), None)
-    if top is None:
-        return []
-    parts = path[len(top) + 1:].split('/')[:-1]
-    return [top + '/' + '/'.join(parts[:i + 1]) for i in range(len(parts))]
 
 
 def loopback_up():
@@ -219,7 +210,8 @@ def monitor(child):
 def enter(box):
     """Puts the calling process in the box; returns in the boxed child (PID 1). `box`:
     {'user': unshare a user namespace too (not root), 'hidden': dirs covered by tmpfs,
-    'worldWritable': which of them are mode 1777, 'binds': paths bound back read-only}."""
+    'worldWritable': which of them are mode 1777, 'binds': paths bound back read-only,
+    'dirs': the directories on the way to them, made mode 0755}."""
     uid, gid = os.getuid(), os.getgid()
     flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
     check(libc.unshare(flags | (CLONE_NEWUSER if box['user'] else 0)), 'unshare(user=%s)' % box['user'])

@@ -134,9 +134,9 @@ def serve(req, spare, cfg, learn):
             os.wait4(spare.pid, 0)
             sweep(spare.pids_before)
         spare.close_fds()
-        shutil.rmtree(spare.scratch, ignore_errors=True)
-        if cfg['uid'] is None:  # the snippet had the worker's uid: it could write beside its scratch
-            remove_entries([cfg['scratchRoot']])
+        # The scratch dir and anything beside it (a snippet with the worker's uid, in a
+        # user namespace, can write there).
+        remove_entries([cfg['scratchRoot']])
         remove_entries(cfg['privateDirs'], keep=cfg['keep'])
 
     cpu_limit_s = cpu_seconds(req)

@@ -92,13 +92,13 @@ def arch():
     return ARCHES[machine]
 
 
-def assemble(block_network, machine=None):
+def assemble(block_network):
     """The filter as a list of (code, jt, jf, k) instructions. Jumps are relative: jt/jf
     skip that many instructions after the current one."""
-    audit_arch, nr = ARCHES[machine] if machine else arch()
+    audit_arch, nr = arch()
     deny = RET_ERRNO | errno.EPERM
     prog = [(LD_W_ABS, 0, 0, OFF_ARCH), (JEQ_K, 1, 0, audit_arch), (RET_K, 0, 0, deny), (LD_W_ABS, 0, 0, OFF_NR)]
-    if (machine or os.uname().machine) == 'x86_64':
+    if os.uname().machine == 'x86_64':
         prog += [(JGE_K, 0, 1, X32_SYSCALL_BIT), (RET_K, 0, 0, deny)]
     for name in DENIED_SYSCALLS:
         if name in nr:
