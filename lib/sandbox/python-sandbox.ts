@@ -153,6 +153,9 @@ export class PythonSandbox implements CodeRunner {
     if (!ISOLATIONS.includes(p.isolation)) {
       throw new RangeError(`PythonSandbox: "isolation" must be ${ISOLATIONS.map((m) => `'${m}'`).join(', ')}, got ${String(p.isolation)}`);
     }
+    if (typeof p.allowInsecure !== 'boolean') {
+      throw new TypeError(`PythonSandbox: "allowInsecure" must be true or false, got ${JSON.stringify(p.allowInsecure)}`);
+    }
     if (!Array.isArray(p.preload) || p.preload.some((m) => typeof m !== 'string' || !/^[A-Za-z_][\w.]*$/.test(m))) {
       throw new TypeError('PythonSandbox: "preload" must be a list of module names');
     }

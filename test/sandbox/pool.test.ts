@@ -163,7 +163,8 @@ t.test('bad input gets errors that name the field', async (t) => {
   await t.rejects(sb.run({ code: 'pass', timeoutMs: -1 }), /"timeoutMs"/);
   await t.rejects(sb.run({ code: 'pass', files: { '../x': '' } }), /plain relative path/);
   t.throws(() => new PythonSandbox({ workers: 0 }), /"workers"/);
-  t.throws(() => new PythonSandbox({ isolation: 'docker' as 'auto' }), /"isolation"/);
+  t.throws(() => new PythonSandbox({ isolation: 'docker' as 'auto' }), /"isolation" must be 'auto', 'namespaces', 'bwrap', 'rlimits', got docker/);
+  t.throws(() => new PythonSandbox({ allowInsecure: 'yes' as unknown as boolean }), /^PythonSandbox: "allowInsecure" must be true or false, got "yes"$/);
   await t.rejects(new PythonSandbox({ python: '/nonexistent/python3' }).info(), /cannot run the interpreter/);
   const missing = new PythonSandbox({ workers: 1, preload: ['no_such_module_xyz'] });
   await t.rejects(missing.info(), /preload failed: no_such_module_xyz/);
